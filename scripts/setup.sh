@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# bash scripts/setup.sh
+#
+# Everything vidllm needs on a fresh machine, idempotent: a virtualenv in .venv with torch + torchvision, then
+# vidllm with its test tools. TORCH_SPEC picks the torch build (the default pins the release this project is
+# tested with; on a machine with a local wheel cache it installs without a multi-GB download).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PYTHON=${PYTHON:-python3}
+TORCH_SPEC=${TORCH_SPEC:-"torch==2.14.1 torchvision==0.29.1"}
+
+# FFmpeg's shared libraries let the torchcodec backend load; decord and PyAV work without them.
+if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ] && ! ldconfig -p | grep -q libavcodec.so.59; then
+  (apt-get update -qq && apt-get install -y -qq libavcodec59 libavformat59 libavutil57 libswscale6 libswresample4 \
+    libavdevice59 libavfilter8) >/dev/null 2>&1 || echo "setup: FFmpeg libraries not installed; torchcodec stays off"
+fi
+
+[ -x .venv/bin/python ] || "$PYTHON" -m venv .venv
+.venv/bin/python -m pip install -q --upgrade pip
+# torch first and pinned, so that nothing below pulls another (CUDA, several GB) build of it
+# shellcheck disable=SC2086
+.venv/bin/python -m pip install -q $TORCH_SPEC
+.venv/bin/python -m pip install -q -e ".[dev,torchcodec]"
+echo "setup: done ($(.venv/bin/python -c 'import torch, transformers; print("torch", torch.__version__, "transformers", transformers.__version__)'))"

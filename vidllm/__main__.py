@@ -1,0 +1,5 @@
+import sys
+
+from vidllm.cli import main
+
+sys.exit(main())

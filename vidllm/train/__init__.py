@@ -1,0 +1,1 @@
+"""vidllm.train"""
