@@ -4,7 +4,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from vidllm.time import SCHEMES, TimeScheme, get_scheme, parse_intervals
+from vidllm.time import SCHEMES, TimeScheme, get_scheme, parse_highlights, parse_intervals, parse_time
 
 seconds = st.floats(min_value=0, max_value=9999.9, allow_nan=False)
 
@@ -87,3 +87,26 @@ def test_spans_parse_back(scheme, a, b):
 
 def test_registry_is_explicit():
     assert set(SCHEMES) == {"text", "vtgllm", "frames", "bins"}
+
+
+def test_points():
+    assert get_scheme("text").format_point(4) == "4.0 seconds"
+    assert get_scheme("frames", fps=0.5).format_point(82) == "Frame 41"
+    assert get_scheme("bins", num_bins=11).format_point(50, duration=100) == "<t5>"
+    assert get_scheme("vtgllm").format_point(4).endswith("<TIME_DOT><TIME_ZERO> seconds")
+
+
+@pytest.mark.parametrize("scheme", _schemes(), ids=lambda s: s.name)
+@given(t=seconds, score=st.floats(0, 5).map(lambda x: round(x, 1)))
+def test_points_parse_back_as_highlights(scheme, t, score):
+    duration = 10000.0
+    text = f"{scheme.format_point(t, duration=duration)}, significance score: {score}, a query."
+    [(back, s)] = parse_highlights(text, fps=getattr(scheme, "fps", None), duration=duration,
+                                   num_bins=getattr(scheme, "num_bins", None))  # fmt: skip
+    assert abs(back - t) <= scheme.resolution(duration=duration) + 1e-9 and s == score
+
+
+def test_parse_time():
+    assert [parse_time(x) for x in ("12.5", "2:35", "1:02:03.5", "7 s", "Frame 3", "abc", None)] == [
+        12.5, 155.0, 3723.5, 7.0, None, None, None
+    ]  # fmt: skip

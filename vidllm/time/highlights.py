@@ -3,6 +3,7 @@
 Three answer styles are read (time values in any form :mod:`vidllm.time.parse` reads, time tokens included):
 
 * VTG-LLM: ``"0082.0 seconds, significance score: 2.3, <query>. 0084.0 seconds, significance score: 1.7, ..."``
+  (also with ``Frame 41`` for numbered frames, or ``<tk>`` bin tokens in place of the seconds)
 * TimeChat: ``"There are 3 highlight moments in the 82, 84, 86 seconds. Their saliency scores are 1.3, 1.7, 2.3"``
 * NumPro: ``"The highlight frames are in the 41, 42 frames. Their saliency scores are ..."`` (needs ``fps``)
 
@@ -19,7 +20,7 @@ from vidllm.time.parse import tokens_to_digits
 
 _NUMBER = r"(?:\d+(?:\.\d+)?|\.\d+)"
 _POINT_SCORE = re.compile(
-    rf"(?<![A-Za-z_\d.])(?P<t>{_NUMBER})[ \t]*(?:seconds?|secs?|s)?[ \t]*,?[ \t]*"
+    rf"(?:(?P<frame>\bframes?[ \t]*)|(?<![A-Za-z_\d.]))(?P<t>{_NUMBER})[ \t]*(?:seconds?|secs?|s)?[ \t]*,?[ \t]*"
     rf"(?:significance|saliency|relevance|highlight)[ \t]+score[ \t]*(?:is|of|:|=)?[ \t]*(?P<s>{_NUMBER})",
     re.IGNORECASE,
 )
@@ -49,7 +50,14 @@ def parse_highlights(
     if not isinstance(text, str):
         return []
     text = tokens_to_digits(text, duration=duration, num_bins=num_bins)
-    points = [(float(m.group("t")), float(m.group("s"))) for m in _POINT_SCORE.finditer(text)]
+    points = []
+    for m in _POINT_SCORE.finditer(text):
+        t = float(m.group("t"))
+        if m.group("frame"):  # "Frame 41, significance score: 2.0": a frame number, read only with the fps
+            if not fps:
+                continue
+            t /= fps
+        points.append((t, float(m.group("s"))))
     if not points:
         points = _parse_listed(text, fps)
     keep = []

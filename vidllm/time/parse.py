@@ -120,6 +120,20 @@ def _clock_seconds(clock: str) -> float:
     return seconds
 
 
+def parse_time(text: str) -> float | None:
+    """One time written on its own: ``"12.5"``, ``"12.5 s"``, ``"2:35"`` (m:ss), ``"1:02:03.5"``; else ``None``.
+
+    For annotation fields that hold a single time (e.g. a video length column), not for model answers.
+    """
+    if not isinstance(text, str):
+        return None
+    m = _VALUE.fullmatch(text.strip())
+    if m is None or m.group("frame"):
+        return None
+    seconds = _clock_seconds(m.group("clock")) if m.group("clock") else float(m.group("num"))
+    return seconds if math.isfinite(seconds) else None
+
+
 def _values(text: str, fps: float | None, regions: list[tuple[int, int]] | None = None) -> list[_Value]:
     values = []
     inside = iter(regions or [])

@@ -4,6 +4,7 @@ Every scheme gives the same four things:
 
 * ``encode(seconds)`` -> the text of one time point, ``decode(text)`` -> seconds (or ``None``),
 * ``format_span(start, end)`` -> the text of an interval, as answers write it,
+* ``format_point(seconds)`` -> the text of one moment, as highlight answers write it,
 * ``new_tokens`` -> the tokens the scheme adds to a tokenizer (empty for schemes written in plain text),
 * ``init_tokens`` -> for each new token, the existing strings whose embeddings initialise its row.
 
@@ -41,6 +42,8 @@ class TimeScheme(Protocol):
 
     def format_span(self, start: float, end: float, *, duration: float | None = None) -> str: ...
 
+    def format_point(self, seconds: float, *, duration: float | None = None) -> str: ...
+
     def init_tokens(self) -> dict[str, list[str]]: ...
 
     def resolution(self, *, duration: float | None = None) -> float: ...
@@ -69,6 +72,9 @@ class TextScheme:
 
     def format_span(self, start: float, end: float, *, duration: float | None = None) -> str:
         return f"{self.encode(start)} - {self.encode(end)} seconds"
+
+    def format_point(self, seconds: float, *, duration: float | None = None) -> str:
+        return f"{self.encode(seconds)} seconds"
 
     def init_tokens(self) -> dict[str, list[str]]:
         return {}
@@ -101,6 +107,9 @@ class VTGLLMScheme:
 
     def format_span(self, start: float, end: float, *, duration: float | None = None) -> str:
         return f"{self.encode(start)} - {self.encode(end)} seconds"
+
+    def format_point(self, seconds: float, *, duration: float | None = None) -> str:
+        return f"{self.encode(seconds)} seconds"
 
     def init_tokens(self) -> dict[str, list[str]]:
         return {**{t: [str(i)] for i, t in enumerate(VTGLLM_DIGIT_TOKENS)}, VTGLLM_DOT_TOKEN: ["."]}
@@ -135,6 +144,9 @@ class FrameScheme:
 
     def format_span(self, start: float, end: float, *, duration: float | None = None) -> str:
         return f"From Frame {self.encode(start)} to Frame {self.encode(end)}"
+
+    def format_point(self, seconds: float, *, duration: float | None = None) -> str:
+        return f"Frame {self.encode(seconds)}"
 
     def init_tokens(self) -> dict[str, list[str]]:
         return {}
@@ -180,6 +192,9 @@ class BinScheme:
 
     def format_span(self, start: float, end: float, *, duration: float | None = None) -> str:
         return f"{self.encode(start, duration=duration)} - {self.encode(end, duration=duration)}"
+
+    def format_point(self, seconds: float, *, duration: float | None = None) -> str:
+        return self.encode(seconds, duration=duration)
 
     def init_tokens(self) -> dict[str, list[str]]:
         return {t: [str(i) for i in range(10)] for t in self.new_tokens}

@@ -29,3 +29,8 @@ def test_per_clip_grid():
     scores = saliency_per_clip([(0.0, 1.0), (1.9, 3.0), (2.0, 2.0), (9.9, 4.0), (10.0, 5.0)], 5)
     assert scores == [3.0, 2.0, 0.0, 0.0, 4.0]
     assert saliency_per_clip([(3.0, 1.0)], 3, clip_length=1.0) == [0.0, 0.0, 0.0]
+
+
+def test_vtgllm_style_with_frame_numbers():
+    assert parse_highlights("Frame 41, significance score: 2.0, a dog.", fps=0.5) == [(82.0, 2.0)]
+    assert parse_highlights("Frame 41, significance score: 2.0, a dog.") == []

@@ -1,0 +1,50 @@
+"""``vidllm score TASK --pred P --gt G``: the official-metric scorers from the command line."""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable
+
+from vidllm.io import write_json
+
+_TASK_HELP = {
+    "tvg": "single-moment grounding, Charades-STA style (TimeChat eval_tvg.py): R1@0.3/0.5/0.7, mIoU",
+    "hd": "highlight detection from per-clip saliency (TimeChat eval_vhd.py): HL-min-*-{mAP,Hit1}",
+    "qvhl": "QVHighlights submission JSONL (moment_detr standalone_eval): MR-* and HL-* keys",
+    "dvc": "dense video captioning (TimeChat eval_dvc.py): CIDER, METEOR, SODA_c_2, F1, Para_*",
+}
+
+
+def _add_score(sub: argparse._SubParsersAction) -> None:
+    score = sub.add_parser("score", help="score predictions against ground truth, as the official evaluators do")
+    tasks = score.add_subparsers(dest="task", required=True, metavar="TASK")
+    for task, text in _TASK_HELP.items():
+        p = tasks.add_parser(task, help=text, description=text)
+        p.add_argument("--pred", required=True, help="prediction file")
+        p.add_argument("--gt", required=True, help="ground-truth file")
+        p.add_argument("--json", metavar="OUT", help="also write the metrics and counts as a flat JSON object")
+        if task == "tvg":
+            p.add_argument("--sample", action="store_true", help="score only the predicted queries")
+        if task == "qvhl":
+            p.add_argument("--no-match-number", dest="match_number", action="store_false",
+                           help="score the queries in both files instead of requiring the same query set")  # fmt: skip
+        if task == "dvc":
+            p.add_argument("--no-java", dest="java", action="store_false",
+                           help="skip the Java-based metrics (METEOR, PTB tokenizer for CIDEr)")  # fmt: skip
+
+
+def run_score(args: argparse.Namespace) -> int:
+    from vidllm.eval.scorers import get_scorer
+
+    options = {k: getattr(args, k) for k in ("sample", "match_number", "java") if hasattr(args, k)}
+    report = get_scorer(args.task)(args.pred, args.gt, **options)
+    report.print()
+    if args.json:
+        write_json(report.flat(), args.json)
+    return 0
+
+
+def add_subcommands(sub: argparse._SubParsersAction) -> dict[str, Callable[[argparse.Namespace], int]]:
+    """Add ``score`` to the ``vidllm`` parser's subcommands; returns its runner by name."""
+    _add_score(sub)
+    return {"score": run_score}
