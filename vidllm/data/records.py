@@ -10,7 +10,7 @@ Answer shapes (``{span}`` is ``scheme.format_span(start, end)``, ``{t}`` is ``sc
 
     mr    {span}, {query}.                                     (several spans: "{span}, {span}, {query}.")
     dvc   {span}, {caption}. {span}, {caption}. ...
-    vhd   {t} seconds, significance score: 2.3, {query}. ...   (VTG-LLM's style, read back by parse_highlights)
+    vhd   {point}, significance score: 2.3, {query}. ...   ({point} is scheme.format_point(t); VTG-LLM style)
     vs    the same, without the query when there is none
     qa    the answer text, as given
 

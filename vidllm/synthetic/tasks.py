@@ -1,0 +1,57 @@
+"""Questions about a synthetic scene, as :class:`vidllm.data.Record` objects with targets in seconds.
+
+Per event, one moment-retrieval record; per ``pulse`` event, one highlight record (saliency = brightness level per
+clip); per scene, one dense-captioning record listing every event. The answer text is written later, by
+:func:`vidllm.data.render_answer` with whatever time scheme the run uses.
+"""
+
+from __future__ import annotations
+
+from vidllm.data.records import Record, Targets
+from vidllm.synthetic.scenes import Event, Scene, clips_of
+
+TASK_KINDS = ("mr", "vhd", "dvc")
+
+
+def _moment_query(event: Event) -> str:
+    if event.kind == "move":
+        return f"{event.name} moves {event.direction}"
+    return f"{event.name} is visible"
+
+
+def _moment_question(event: Event) -> str:
+    if event.kind == "move":
+        return f"When does {event.name} move {event.direction}? Give the start and end time."
+    return f"When is {event.name} visible? Give the start and end time."
+
+
+def _caption(event: Event) -> str:
+    return {"visible": f"{event.name} is visible", "move": f"{event.name} moves {event.direction}",
+            "pulse": f"{event.name} pulses"}[event.kind]  # fmt: skip
+
+
+def scene_records(scene: Scene, video: str, *, tasks: tuple[str, ...] = TASK_KINDS) -> list[Record]:
+    """Every question vidllm asks about ``scene``, for the video file ``video`` (relative to a video root)."""
+    unknown = [t for t in tasks if t not in TASK_KINDS]
+    if unknown:
+        raise ValueError(f"unknown synthetic tasks {unknown}; valid tasks: {', '.join(TASK_KINDS)}")
+    records = []
+    meta = {"dataset": "synthetic"}
+    for k, event in enumerate(scene.events):
+        if "mr" in tasks:
+            targets = Targets(intervals=((event.start, event.end),), clip_length=scene.clip_length)
+            records.append(Record(video, "mr", _moment_question(event), targets, scene.duration,
+                                  query=_moment_query(event), meta={**meta, "event": k}))  # fmt: skip
+        if "vhd" in tasks and event.kind == "pulse":
+            clips = clips_of(event.start, event.end, scene.clip_length)
+            saliency = tuple((i * scene.clip_length, float(v)) for i, v in zip(clips, event.levels))
+            question = f"What are the highlights of {event.name}? Give each highlight's time and saliency score."
+            targets = Targets(saliency=saliency, clip_length=scene.clip_length)
+            records.append(Record(video, "vhd", question, targets, scene.duration, query=f"{event.name} pulses",
+                                  meta={**meta, "event": k}))  # fmt: skip
+    if "dvc" in tasks and scene.events:
+        captions = tuple((e.start, e.end, _caption(e)) for e in scene.events)
+        question = "List every event in the video with its start and end time."
+        records.append(Record(video, "dvc", question, Targets(captions=captions, clip_length=scene.clip_length),
+                              scene.duration, meta=meta))  # fmt: skip
+    return records
