@@ -71,8 +71,8 @@ def iou_dvc(pred: Interval, gt: Interval) -> float:
     Each interval is first put in order with min/max, so a reversed ``(end, start)`` counts like ``(start, end)``.
     The union is ``min(hull, len_pred + len_gt)`` and an epsilon of 1e-8 is added to it, so an overlap that is exactly
     at a threshold mathematically comes out just below it, and two zero-length intervals score 0 instead of failing.
-    The result is in ``[0, 1)`` for times below 1e7 s (beyond that the epsilon is lost to rounding), and symmetric up
-    to the last bit (the union's sum is evaluated in argument order).
+    The result is in ``[0, 1)`` for times below 1e7 s (beyond that the epsilon is lost to rounding). Swapping the
+    arguments can change the last bit, as the union's sum is evaluated in argument order: pass the prediction first.
     """
     start_p, end_p = float(min(pred[0], pred[1])), float(max(pred[0], pred[1]))
     start_g, end_g = float(min(gt[0], gt[1])), float(max(gt[0], gt[1]))
