@@ -1,0 +1,199 @@
+"""Qwen2-VL adapter: the vidllm time components on Qwen2-VL (2B/7B/72B-Instruct).
+
+Qwen2-VL's temporal positions count frame groups (no absolute time), so time reaches the model only through the
+components: time tokens, the time embedding, frame-time text or NumPro. Text after a video starts one past the
+video's largest position, as the released model was trained (transformers 5.x lets long videos overlap it).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, ClassVar
+
+import torch
+
+from vidllm.models import checkpoint
+from vidllm.models.components.frame_groups import group_times
+from vidllm.models.components.timestamp_text import frame_time_texts
+from vidllm.models.config import LoraSettings, ModelConfig
+from vidllm.models.inputs import (
+    collate,
+    count_videos,
+    encode_pixels,
+    generation_inputs,
+    mm_token_types,
+    prepare_frames,
+    tokenize_conversation,
+    with_numpro_hint,
+)
+from vidllm.models.lora import apply_lora, language_model_linear_names
+
+logger = logging.getLogger(__name__)
+
+
+class Qwen2VLAdapter:
+    """Qwen2-VL (2B/7B/72B-Instruct) with vidllm's time components.
+
+    Args:
+        config: Model configuration (``family="qwen2_vl"``).
+    """
+
+    name: ClassVar[str] = "qwen2_vl"
+
+    def __init__(self, config: ModelConfig):
+        self.config = config
+        self.model = None
+        self.processor = None
+        self.time_token_ids: list[int] = []
+        self._loaded: checkpoint.Loaded | None = None
+
+    def load(self, path: str | Path | None = None, *, trainable: bool = False) -> Qwen2VLAdapter:
+        """Load a local folder: a Qwen2-VL checkpoint or a folder written by :meth:`save`."""
+        from transformers import Qwen2VLForConditionalGeneration  # seconds to import: only when loading
+
+        self._loaded = checkpoint.load(
+            Qwen2VLForConditionalGeneration,
+            self.config,
+            path,
+            family=self.name,
+            native_frame_text=False,
+            absolute_time=False,
+            trainable=trainable,
+        )
+        self.config, self.model, self.processor = self._loaded.config, self._loaded.model, self._loaded.processor
+        self.time_token_ids = self._loaded.time_token_ids
+        return self
+
+    def _require_loaded(self) -> checkpoint.Loaded:
+        if self._loaded is None:
+            raise RuntimeError(f"{self.name}: call .load() before using the adapter")
+        self._loaded.model = self.model
+        return self._loaded
+
+    def build_inputs(
+        self,
+        messages: Sequence[dict],
+        videos: Sequence[Any] = (),
+        *,
+        add_generation_prompt: bool = False,
+        durations: Sequence[float | None] | None = None,
+    ) -> dict[str, torch.Tensor]:
+        """One sample: token ids, labels, pixels, grids and group times.
+
+        Args:
+            messages: Chat messages; each ``{"type": "video"}`` part takes the next of ``videos``.
+            videos: ``(frames uint8 (T,H,W,3), timestamps float (T,) seconds)`` pairs or objects with
+                ``frames``/``timestamps``.
+            add_generation_prompt: End with the assistant prompt (for :meth:`generate`); no labels.
+            durations: Each video's duration in seconds (default: the video object's ``duration``), needed by the
+                ``bins`` scheme's frame text.
+
+        Returns:
+            ``input_ids``, ``attention_mask``, ``mm_token_type_ids`` of shape `(1, L)`, ``labels`` (when an
+            assistant turn is trained), ``pixel_values_videos``, ``video_grid_thw`` `(n_videos, 3)`,
+            and ``video_timestamps`` `(total groups,)`.
+        """
+        loaded = self._require_loaded()
+        cfg, processor, layout = self.config, self.processor, loaded.layout
+        video_processor, tokenizer = processor.video_processor, processor.tokenizer
+        if count_videos(messages) != len(videos):
+            raise ValueError(f"the messages have {count_videos(messages)} video parts but {len(videos)} videos came")
+        if cfg.time.numpro:
+            messages = with_numpro_hint(messages)
+        merge = video_processor.merge_size
+        patch_t = video_processor.temporal_patch_size
+        start, end = tokenizer.convert_ids_to_tokens(
+            [self.model.config.vision_start_token_id, self.model.config.vision_end_token_id]
+        )
+        pixels, grids, times, expansions = [], [], [], []
+        for i, given in enumerate(videos):
+            video = prepare_frames(given, numpro=cfg.time.numpro, duration=durations[i] if durations else None)
+            pixel_values, grid = encode_pixels(
+                video_processor,
+                video.frames,
+                min_pixels=cfg.frame_min_pixels,
+                max_pixels=cfg.frame_max_pixels,
+                per_video_budget=False,
+            )
+            groups, height, width = grid[0].tolist()
+            group_seconds = group_times(video.timestamps, patch_t)
+            texts = None
+            if layout.frame_text:
+                scheme = cfg.time.make_scheme(fps=video.fps)
+                texts = frame_time_texts(group_seconds, scheme, cfg.time.template(), duration=video.duration)
+            native = height * width // merge**2
+            expansions.append(
+                layout.placeholder(
+                    groups, native, pad=processor.video_token, vision_start=start, vision_end=end, texts=texts
+                )
+            )
+            pixels.append(pixel_values)
+            grids.append(grid)
+            times.append(torch.tensor(group_seconds, dtype=torch.float32))
+        ids, labels = tokenize_conversation(
+            processor,
+            messages,
+            expansions,
+            add_generation_prompt=add_generation_prompt,
+            video_pad=processor.video_token,
+        )
+        input_ids = torch.tensor([ids])
+        sample = {
+            "input_ids": input_ids,
+            "attention_mask": torch.ones_like(input_ids),
+            "mm_token_type_ids": mm_token_types(input_ids, self.model.config.image_token_id, processor.video_token_id),
+        }
+        if labels is not None:
+            sample["labels"] = torch.tensor([labels])
+        if videos:
+            sample["pixel_values_videos"] = torch.cat(pixels)
+            sample["video_grid_thw"] = torch.cat(grids)
+            sample["video_timestamps"] = torch.cat(times)
+        return sample
+
+    def collate(self, samples: Sequence[dict[str, torch.Tensor]], *, padding_side: str = "right") -> dict:
+        """Batch samples (``left`` padding for generation)."""
+        return collate(samples, self.processor.tokenizer.pad_token_id, padding_side)
+
+    def forward(self, batch: dict[str, torch.Tensor]):
+        """Run the model on a batch (with ``labels``: ``.loss``)."""
+        self._require_loaded()
+        if "pixel_values_videos" in batch and "mm_token_type_ids" not in batch:
+            raise ValueError(
+                "a video batch without mm_token_type_ids: Qwen2-VL cannot place the video tokens; "
+                "build it with adapter.build_inputs / adapter.collate"
+            )
+        device = next(self.model.parameters()).device
+        return self.model(**checkpoint.move_to(batch, device))
+
+    @torch.no_grad()
+    def generate(self, batch: dict[str, torch.Tensor], **gen_kwargs: Any) -> list[str]:
+        """Greedy by default (``max_new_tokens=64``); returns the decoded new text of each row."""
+        self._require_loaded()
+        inputs = generation_inputs(self.model, batch)
+        gen_kwargs = {"max_new_tokens": 64, "do_sample": False, **gen_kwargs}
+        out = self.model.generate(**inputs, **gen_kwargs)
+        return self.processor.tokenizer.batch_decode(out[:, inputs["input_ids"].shape[1] :], skip_special_tokens=True)
+
+    def lora_target_modules(self, modules: Sequence[str] = LoraSettings.modules) -> list[str]:
+        """The language model's linear layers (never the vision tower's)."""
+        self._require_loaded()
+        return language_model_linear_names(checkpoint.unwrap(self.model), modules)
+
+    def apply_lora(self, settings: LoraSettings) -> None:
+        """Wrap the model with LoRA (see :mod:`vidllm.models.lora`)."""
+        targets = self.lora_target_modules(settings.modules)
+        self.model = apply_lora(
+            self.model,
+            target_modules=targets,
+            time_token_ids=self.time_token_ids,
+            r=settings.r,
+            alpha=settings.alpha,
+            dropout=settings.dropout,
+        )
+
+    def save(self, out_dir: str | Path) -> Path:
+        """Write the model (full or LoRA), processor, time modules and config."""
+        return checkpoint.save(self._require_loaded(), out_dir, family=self.name)
