@@ -1,6 +1,7 @@
 """The ``vidllm`` command; each package adds its own subcommands:
 
-    vidllm score {tvg,hd,qvhl,dvc} --pred P --gt G [--json OUT]   (vidllm.eval.cli)
+    vidllm score {tvg,hd,qvhl,dvc,vs} --pred P --gt G [--json OUT]   (vidllm.eval.cli)
+    vidllm eval {mr,hd,dvc,vs} --model_path BASE [--lora_path RUN] --dataset NAME   (vidllm.eval.run_cli)
     vidllm convert NAME ANNOTATION --out DIR                      (vidllm.data.cli)
     vidllm data stats FILE                                        (vidllm.data.cli)
 
@@ -16,9 +17,10 @@ from collections.abc import Callable
 
 from vidllm.data import cli as data_cli
 from vidllm.eval import cli as eval_cli
+from vidllm.eval import run_cli as eval_run_cli
 from vidllm.io import DataError
 
-SUBCOMMAND_GROUPS = (eval_cli, data_cli)
+SUBCOMMAND_GROUPS = (eval_cli, eval_run_cli, data_cli)
 
 
 def build_parser() -> tuple[argparse.ArgumentParser, dict[str, Callable[[argparse.Namespace], int]]]:

@@ -2,8 +2,8 @@
 
 import json
 
-from vidllm.data import compute_stats, read_vtg_it
 from vidllm.cli import main
+from vidllm.data import compute_stats, read_vtg_it
 
 
 def test_stats_of_the_shared_file(vtg_it_file, capsys):

@@ -12,6 +12,7 @@ _TASK_HELP = {
     "hd": "highlight detection from per-clip saliency (TimeChat eval_vhd.py): HL-min-*-{mAP,Hit1}",
     "qvhl": "QVHighlights submission JSONL (moment_detr standalone_eval): MR-* and HL-* keys",
     "dvc": "dense video captioning (TimeChat eval_dvc.py): CIDER, METEOR, SODA_c_2, F1, Para_*",
+    "vs": "video summarization (TVSum): top-5 mAP as UMT / UniVTG report it, summary F1",
 }
 
 

@@ -16,6 +16,7 @@ SCORERS: dict[str, str] = {
     "hd": "vidllm.eval.highlights",  # highlight detection (TimeChat eval_vhd.py)
     "qvhl": "vidllm.eval.qvhl",  # QVHighlights MR + HL (moment_detr standalone_eval)
     "dvc": "vidllm.eval.dvc",  # dense video captioning (TimeChat eval_dvc.py)
+    "vs": "vidllm.eval.summarization",  # TVSum top-5 mAP (UMT / UniVTG) and summary F1
 }
 
 
