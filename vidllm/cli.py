@@ -4,6 +4,8 @@
     vidllm eval {mr,hd,dvc,vs} --model_path BASE [--lora_path RUN] --dataset NAME   (vidllm.eval.run_cli)
     vidllm convert NAME ANNOTATION --out DIR                      (vidllm.data.cli)
     vidllm data stats FILE                                        (vidllm.data.cli)
+    vidllm train --config train_configs/X.yaml [key=value ...]    (vidllm.train.cli)
+    vidllm export --lora RUN --out DIR [--merge] [--base BASE]    (vidllm.train.cli)
 
 ``vidllm COMMAND --help`` lists each one's options.
 """
@@ -19,8 +21,9 @@ from vidllm.data import cli as data_cli
 from vidllm.eval import cli as eval_cli
 from vidllm.eval import run_cli as eval_run_cli
 from vidllm.io import DataError
+from vidllm.train import cli as train_cli
 
-SUBCOMMAND_GROUPS = (eval_cli, eval_run_cli, data_cli)
+SUBCOMMAND_GROUPS = (eval_cli, eval_run_cli, data_cli, train_cli)
 
 
 def build_parser() -> tuple[argparse.ArgumentParser, dict[str, Callable[[argparse.Namespace], int]]]:

@@ -165,13 +165,15 @@ def load(
     return Loaded(model, processor, config, layout, token_ids, base_path.resolve())
 
 
-def save(loaded: Loaded, out_dir: str | Path, *, family: str) -> Path:
+def save(loaded: Loaded, out_dir: str | Path, *, family: str, state_dict: dict | None = None) -> Path:
     """Write everything needed to rebuild ``loaded`` exactly (see the module docstring).
 
     Args:
         loaded: The model, processor and configuration.
         out_dir: Folder to write (created).
         family: Adapter name.
+        state_dict: The model's state, when the parameters themselves are sharded (DeepSpeed ZeRO-3 gathers it
+            for saving); default ``model.state_dict()``.
 
     Returns:
         The folder.
@@ -182,12 +184,19 @@ def save(loaded: Loaded, out_dir: str | Path, *, family: str) -> Path:
     model = loaded.model
     meta: dict[str, Any] = {"format": FORMAT_VERSION, "family": family, "config": loaded.config.to_dict()}
     if hasattr(model, "peft_config"):
-        model.save_pretrained(out, save_embedding_layers=False)
+        given = {"state_dict": state_dict} if state_dict is not None else {}
+        model.save_pretrained(out, save_embedding_layers=False, **given)
         meta["base_path"] = str(loaded.base_path)
     else:
-        state = {k: v for k, v in model.state_dict().items() if f".{MODULE_NAME}." not in f".{k}"}
+        full = state_dict if state_dict is not None else model.state_dict()
+        state = {k: v for k, v in full.items() if f".{MODULE_NAME}." not in f".{k}"}
         model.save_pretrained(out, state_dict=state)
-    save_file(vidllm_state_dict(model), str(out / MODULES_FILE))
+    modules = vidllm_state_dict(model)
+    if state_dict is not None:  # the gathered values win over the (possibly sharded) module's own
+        marker = f".{MODULE_NAME}."
+        gathered = {f".{k}".split(marker, 1)[1]: v for k, v in state_dict.items() if marker in f".{k}"}
+        modules.update({k: v.detach().cpu() for k, v in gathered.items()})
+    save_file(modules, str(out / MODULES_FILE))
     meta["config"]["path"] = str(out)
     (out / META_FILE).write_text(json.dumps(meta, indent=2))
     logger.info("saved %s model to %s", family, out)

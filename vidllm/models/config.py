@@ -126,12 +126,15 @@ class LoraSettings:
         alpha: LoRA alpha.
         dropout: LoRA dropout.
         modules: Names of the language model's linear layers to adapt.
+        modules_to_save: Names of whole modules trained fully next to LoRA and saved in the adapter (peft's
+            ``modules_to_save``), e.g. ``("merger",)`` for the vision-language projector.
     """
 
     r: int = 16
     alpha: int = 32
     dropout: float = 0.05
     modules: tuple[str, ...] = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj")
+    modules_to_save: tuple[str, ...] = ()
 
 
 @dataclass

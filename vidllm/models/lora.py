@@ -47,7 +47,16 @@ def module_name(model, module: nn.Module) -> str:
     raise ValueError("module not found in model")
 
 
-def apply_lora(model, *, target_modules: list[str], time_token_ids: Sequence[int], r: int, alpha: int, dropout: float):
+def apply_lora(
+    model,
+    *,
+    target_modules: list[str],
+    time_token_ids: Sequence[int],
+    r: int,
+    alpha: int,
+    dropout: float,
+    modules_to_save: Sequence[str] = (),
+):
     """Wrap ``model`` with LoRA.
 
     Args:
@@ -57,6 +66,7 @@ def apply_lora(model, *, target_modules: list[str], time_token_ids: Sequence[int
         r: LoRA rank.
         alpha: LoRA alpha.
         dropout: LoRA dropout.
+        modules_to_save: Modules trained fully and saved with the adapter (e.g. ``["merger"]``).
 
     Returns:
         The ``peft.PeftModel``.
@@ -76,6 +86,7 @@ def apply_lora(model, *, target_modules: list[str], time_token_ids: Sequence[int
         lora_dropout=dropout,
         target_modules=list(target_modules),
         trainable_token_indices=trainable,
+        modules_to_save=list(modules_to_save) or None,
         task_type="CAUSAL_LM",
     )
     peft_model = get_peft_model(model, config)

@@ -81,6 +81,9 @@ class VideoLLMAdapter(Protocol):
         """Wrap the model with LoRA; time-token rows, time embedding and slots stay trainable."""
         ...
 
-    def save(self, out_dir: str | Path) -> Path:
-        """Write everything vidllm added (and the LoRA adapter or full weights); :meth:`load` reads it back."""
+    def save(self, out_dir: str | Path, *, state_dict: dict | None = None) -> Path:
+        """Write everything vidllm added (and the LoRA adapter or full weights); :meth:`load` reads it back.
+
+        ``state_dict`` is the model's gathered state when its parameters are sharded (DeepSpeed ZeRO-3).
+        """
         ...

@@ -192,8 +192,9 @@ class Qwen2VLAdapter:
             r=settings.r,
             alpha=settings.alpha,
             dropout=settings.dropout,
+            modules_to_save=settings.modules_to_save,
         )
 
-    def save(self, out_dir: str | Path) -> Path:
-        """Write the model (full or LoRA), processor, time modules and config."""
-        return checkpoint.save(self._require_loaded(), out_dir, family=self.name)
+    def save(self, out_dir: str | Path, *, state_dict: dict | None = None) -> Path:
+        """Write the model (full or LoRA), processor, time modules and config (``state_dict``: gathered state)."""
+        return checkpoint.save(self._require_loaded(), out_dir, family=self.name, state_dict=state_dict)

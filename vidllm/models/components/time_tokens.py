@@ -8,6 +8,7 @@ preceded by the single-space token (``' 12.5'`` is ``Ġ 1 2 . 5``; ``' <TIME_ONE
 
 from __future__ import annotations
 
+import contextlib
 import logging
 
 import torch
@@ -45,7 +46,8 @@ def fit_embeddings(model, vocab_size: int) -> None:
     Qwen checkpoints carry spare rows (151,936 rows for a 151,665-token tokenizer), so time tokens usually fit without
     a resize; new rows from a resize start at zero and are set by :func:`init_time_token_rows`.
     """
-    rows = model.get_input_embeddings().weight.shape[0]
+    weight = model.get_input_embeddings().weight
+    rows = getattr(weight, "ds_shape", weight.shape)[0]  # DeepSpeed ZeRO-3 keeps the full shape in ds_shape
     if vocab_size > rows:
         logger.info("resizing token embeddings from %d to %d rows", rows, vocab_size)
         model.resize_token_embeddings(vocab_size, mean_resizing=False)
@@ -84,7 +86,18 @@ def init_time_token_rows(model, sources: dict[int, list[int]]) -> None:
     out = model.get_output_embeddings()
     if out is not None and out.weight is not layers[0].weight:
         layers.append(out)
-    for layer in layers:
-        weight = layer.weight
-        for token_id, src in sources.items():
-            weight[token_id] = weight[torch.tensor(src, device=weight.device)].float().mean(0).to(weight.dtype)
+    with _gathered([layer.weight for layer in layers]):
+        for layer in layers:
+            weight = layer.weight
+            for token_id, src in sources.items():
+                weight[token_id] = weight[torch.tensor(src, device=weight.device)].float().mean(0).to(weight.dtype)
+
+
+def _gathered(params: list[nn.Parameter]):
+    """Under DeepSpeed ZeRO-3 (parameters partitioned at load), the full parameters for the duration of the block,
+    rank 0's changes kept; otherwise nothing. Every rank must enter it (it is a collective)."""
+    if not any(hasattr(p, "ds_id") for p in params):
+        return contextlib.nullcontext()
+    import deepspeed
+
+    return deepspeed.zero.GatheredParameters(params, modifier_rank=0)

@@ -1,0 +1,59 @@
+"""The ``vidllm train`` and ``vidllm export`` subcommands (wired into :mod:`vidllm.cli` by :func:`add_subcommands`).
+
+vidllm train --config train_configs/X.yaml [key=value ...]        (one process; under torchrun: one per device)
+vidllm export --lora RUN_DIR --out DIR [--base BASE_DIR] [--merge] [--dtype auto|bfloat16|float16|float32]
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable
+
+
+def _add_train(sub: argparse._SubParsersAction) -> None:
+    text = "fine-tune a time-aware video LLM (LoRA or full; DeepSpeed under torchrun)"
+    p = sub.add_parser(
+        "train",
+        help=text,
+        description=f"{text}. Multi-GPU: torchrun --nproc_per_node=8 -m vidllm.train --config FILE [key=value ...]",
+    )
+    p.add_argument("--config", required=True, help="training YAML (train_configs/*.yaml)")
+    p.add_argument("overrides", nargs="*", metavar="key=value", help="overrides, e.g. optim.lr=2e-4 resume=true")
+
+
+def run_train(args: argparse.Namespace) -> int:
+    """Run ``vidllm train``: the recipe of :mod:`vidllm.train.recipe` in this process."""
+    from vidllm.train.config import load_train_config
+    from vidllm.train.recipe import run
+
+    run(load_train_config(args.config, args.overrides))
+    return 0
+
+
+def _add_export(sub: argparse._SubParsersAction) -> None:
+    text = "export a LoRA run: merge it into a standalone checkpoint (--merge) or re-point it at a base checkpoint"
+    p = sub.add_parser("export", help=text, description=text)
+    p.add_argument("--lora", required=True, help="the run folder of a LoRA run (or one of its checkpoint-N)")
+    p.add_argument("--out", required=True, help="output folder")
+    p.add_argument("--base", help="base checkpoint folder (default: the one the run recorded)")
+    p.add_argument("--merge", action="store_true", help="fold LoRA into the weights (plain transformers loads it)")
+    p.add_argument(
+        "--dtype", default="auto", choices=["auto", "bfloat16", "float16", "float32"], help="dtype of the weights"
+    )
+
+
+def run_export(args: argparse.Namespace) -> int:
+    """Run ``vidllm export``."""
+    from vidllm.train.export import export
+
+    out = export(args.lora, args.out, base=args.base, merge=args.merge, dtype=args.dtype)
+    sys.stdout.write(f"exported to {out}\n")
+    return 0
+
+
+def add_subcommands(sub: argparse._SubParsersAction) -> dict[str, Callable[[argparse.Namespace], int]]:
+    """Add ``train`` and ``export`` to the ``vidllm`` parser's subcommands; returns their runners by name."""
+    _add_train(sub)
+    _add_export(sub)
+    return {"train": run_train, "export": run_export}

@@ -1,0 +1,350 @@
+"""The typed configuration of a training run: model, data, tuning, optimisation, DeepSpeed, checkpoints, logging.
+
+A YAML file in ``train_configs/`` only sets fields of :class:`TrainConfig`; ``key=value`` overrides on the command
+line set the same fields (``optim.lr=2e-4``, ``tuning.lora.r=64``, ``resume=true``). Every field carries a ``help``
+text and, where the values are a closed set, its ``choices``; a wrong value is refused with the field's dotted name
+and what is allowed (:func:`vidllm.config.load_config`). Cross-field rules live in the ``__post_init__`` methods.
+
+>>> cfg = load_train_config("train_configs/tiny_cpu.yaml", ["optim.max_steps=4"])  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from vidllm.config import load_config
+from vidllm.data.load import FORMATS
+from vidllm.models.config import LoraSettings, ModelConfig
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+DEEPSPEED_DIR = REPO_ROOT / "configs" / "deepspeed"
+"""Where the shipped DeepSpeed JSON files live; ``deepspeed: zero2`` names ``configs/deepspeed/zero2.json``."""
+
+SCHEDULERS = ("linear", "cosine", "cosine_with_min_lr", "constant", "constant_with_warmup", "polynomial")
+REPORTERS = ("tensorboard", "wandb")
+VIDEO_BACKENDS = ("auto", "torchcodec", "pyav", "decord")
+
+
+@dataclass
+class DataConfig:
+    """Instruction files, where the videos are, and how frames are sampled.
+
+    Attributes:
+        files: Instruction files (VTG-IT / TimeIT JSON, LLaMA-Factory sharegpt, vidllm records); concatenated.
+        video_root: Folder the records' video paths are relative to.
+        format: File format (``auto`` detects it from the first item).
+        strip_prefix: Leading part of the stored video paths to remove.
+        use_arrow: Cache the checked records as Arrow and memory-map them (one copy for all data-loader workers).
+        cache_dir: Where the Arrow caches go (default ``$VIDLLM_CACHE/records``).
+        fps: Frames sampled per second (exclusive with ``num_frames``).
+        num_frames: Frames spread evenly over the video (exclusive with ``fps``).
+        max_frames: Most frames per video; a long video at ``fps`` is sampled more sparsely, never cut off.
+        min_frames: Fewest frames a too-long sample may be thinned to; below it the sample is skipped.
+        min_pixels: Smallest frame area after resizing (also the model's ``frame_min_pixels``).
+        max_pixels: Largest frame area after resizing (also the model's ``frame_max_pixels``).
+        max_length: Most tokens of one sample; longer samples drop frames evenly (never text or visual tokens).
+        video_backend: Decoder of :func:`vidllm.video.read_frames`.
+        num_workers: Data-loader worker processes per rank.
+        shuffle: Shuffle the records each epoch (seeded; ``false`` keeps file order).
+        max_consecutive_failures: After this many unusable records in a row the run stops with the last reason
+            (a wrong ``video_root`` should not silently skip the whole data set).
+    """
+
+    files: list[str] = field(default_factory=list, metadata={"help": "instruction files (json / jsonl)"})
+    video_root: str | None = field(default=None, metadata={"help": "folder the video paths are relative to"})
+    format: str = field(default="auto", metadata={"help": "instruction file format", "choices": list(FORMATS)})
+    strip_prefix: str | None = field(default=None, metadata={"help": "leading part of stored video paths to drop"})
+    use_arrow: bool = field(default=True, metadata={"help": "memory-mapped Arrow cache of the records"})
+    cache_dir: str | None = field(default=None, metadata={"help": "Arrow cache folder"})
+    fps: float | None = field(default=1.0, metadata={"help": "frames sampled per second"})
+    num_frames: int | None = field(default=None, metadata={"help": "frames per video, spread evenly"})
+    max_frames: int | None = field(default=96, metadata={"help": "most frames per video"})
+    min_frames: int = field(default=4, metadata={"help": "fewest frames a too-long sample may be thinned to"})
+    min_pixels: int | None = field(default=None, metadata={"help": "smallest frame area in pixels"})
+    max_pixels: int | None = field(default=None, metadata={"help": "largest frame area in pixels"})
+    max_length: int = field(default=8192, metadata={"help": "most tokens per sample"})
+    video_backend: str = field(default="auto", metadata={"help": "video decoder", "choices": list(VIDEO_BACKENDS)})
+    num_workers: int = field(default=4, metadata={"help": "data-loader workers per rank"})
+    shuffle: bool = field(default=True, metadata={"help": "shuffle the records each epoch"})
+    max_consecutive_failures: int = field(default=64, metadata={"help": "unusable records in a row before stopping"})
+
+    def __post_init__(self):
+        if self.fps is not None and self.num_frames is not None:
+            raise ValueError(
+                f"data.fps={self.fps} and data.num_frames={self.num_frames} both set; sample by one of them "
+                "(set the other to null)"
+            )
+        if self.fps is None and self.num_frames is None:
+            raise ValueError("data.fps and data.num_frames are both null; set one (e.g. data.fps=1.0)")
+        if self.fps is not None and self.fps <= 0:
+            raise ValueError(f"data.fps must be > 0, got {self.fps}")
+        for name in ("num_frames", "max_frames", "min_frames", "max_length", "max_consecutive_failures"):
+            value = getattr(self, name)
+            if value is not None and value < 1:
+                raise ValueError(f"data.{name} must be >= 1, got {value}")
+        if self.num_workers < 0:
+            raise ValueError(f"data.num_workers must be >= 0, got {self.num_workers}")
+        if self.min_pixels and self.max_pixels and self.min_pixels > self.max_pixels:
+            raise ValueError(f"data.min_pixels={self.min_pixels} > data.max_pixels={self.max_pixels}")
+
+
+@dataclass
+class LoraConfig:
+    """LoRA on the language model's linear layers.
+
+    Attributes:
+        r: Rank.
+        alpha: Scale numerator (the update is scaled by ``alpha / r``).
+        dropout: Dropout on the LoRA input.
+        targets: Short names of the language model's linear layers to adapt (never the vision tower's).
+    """
+
+    r: int = field(default=16, metadata={"help": "LoRA rank"})
+    alpha: int = field(default=32, metadata={"help": "LoRA alpha"})
+    dropout: float = field(default=0.05, metadata={"help": "LoRA dropout"})
+    targets: list[str] = field(
+        default_factory=lambda: list(LoraSettings.modules),
+        metadata={"help": "language-model linear layers to adapt, e.g. [q_proj, k_proj, v_proj, o_proj]"},
+    )
+
+    def __post_init__(self):
+        if self.r < 1 or self.alpha < 1:
+            raise ValueError(f"tuning.lora.r and tuning.lora.alpha must be >= 1, got r={self.r} alpha={self.alpha}")
+        if not 0.0 <= self.dropout < 1.0:
+            raise ValueError(f"tuning.lora.dropout must be in [0, 1), got {self.dropout}")
+        if not self.targets:
+            raise ValueError("tuning.lora.targets is empty; name at least one layer, e.g. [q_proj, v_proj]")
+
+
+@dataclass
+class TuningConfig:
+    """What is trained.
+
+    Attributes:
+        mode: ``lora`` (adapters on the LLM) or ``full`` (the LLM's own weights).
+        lora: LoRA settings (``mode: lora``).
+        train_llm: Train the language model (its weights in ``full`` mode; LoRA is always trained in ``lora`` mode).
+        train_vision: Train the vision tower (without the projector).
+        train_projector: Train the vision-language projector (the ``merger``).
+        train_time_modules: Train what vidllm adds: time embedding, slots and, with LoRA, the time-token rows.
+    """
+
+    mode: str = field(default="lora", metadata={"help": "lora or full", "choices": ["lora", "full"]})
+    lora: LoraConfig = field(default_factory=LoraConfig)
+    train_llm: bool = field(default=True, metadata={"help": "train the language model"})
+    train_vision: bool = field(default=False, metadata={"help": "train the vision tower"})
+    train_projector: bool = field(default=False, metadata={"help": "train the vision-language projector"})
+    train_time_modules: bool = field(default=True, metadata={"help": "train time embedding, slots, time tokens"})
+
+    def __post_init__(self):
+        if self.mode == "lora" and not self.train_llm:
+            raise ValueError(
+                "tuning.mode=lora adapts the language model, but tuning.train_llm=false; "
+                "use tuning.mode=full to train only the vision tower / projector"
+            )
+
+    def lora_settings(self, modules_to_save: Sequence[str] = ()) -> LoraSettings:
+        """The adapter-level :class:`~vidllm.models.config.LoraSettings`."""
+        lora = self.lora
+        return LoraSettings(lora.r, lora.alpha, lora.dropout, tuple(lora.targets), tuple(modules_to_save))
+
+
+@dataclass
+class OptimConfig:
+    """Optimiser, schedule, batch and precision.
+
+    Attributes:
+        lr: Learning rate of the language model (LoRA or full).
+        vision_lr: Learning rate of the vision tower (``null``: ``lr``).
+        projector_lr: Learning rate of the projector (``null``: ``lr``).
+        time_lr: Learning rate of the time embedding, slots and time-token rows (``null``: ``lr``).
+        weight_decay: AdamW weight decay (never on biases and norms).
+        adam_beta1: AdamW beta1.
+        adam_beta2: AdamW beta2.
+        adam_epsilon: AdamW epsilon.
+        optimizer: A Hugging Face ``optim`` name (``adamw_torch``, ``adamw_torch_fused``...); with ZeRO-Offload
+            DeepSpeed's CPU Adam is used instead.
+        scheduler: Learning-rate schedule.
+        min_lr: Floor of ``cosine_with_min_lr`` (required by it, unused otherwise).
+        warmup_ratio: Fraction of the steps spent warming up linearly.
+        epochs: Passes over the data.
+        max_steps: Optimiser steps (overrides ``epochs`` when > 0).
+        batch_size: Samples per device per micro-batch.
+        grad_accum: Micro-batches per optimiser step.
+        max_grad_norm: Gradient clipping (0 disables).
+        bf16: Mixed precision in bfloat16 (``null``: on for GPU/NPU, off on CPU).
+        gradient_checkpointing: Recompute activations in the backward pass (less memory, ~20% slower).
+        seed: Seed of the LoRA initialisation, data order and dropout.
+    """
+
+    lr: float = field(default=1e-4, metadata={"help": "learning rate of the LLM / LoRA"})
+    vision_lr: float | None = field(default=None, metadata={"help": "learning rate of the vision tower"})
+    projector_lr: float | None = field(default=None, metadata={"help": "learning rate of the projector"})
+    time_lr: float | None = field(default=None, metadata={"help": "learning rate of the time components"})
+    weight_decay: float = field(default=0.0, metadata={"help": "AdamW weight decay"})
+    adam_beta1: float = field(default=0.9, metadata={"help": "AdamW beta1"})
+    adam_beta2: float = field(default=0.999, metadata={"help": "AdamW beta2"})
+    adam_epsilon: float = field(default=1e-8, metadata={"help": "AdamW epsilon"})
+    optimizer: str = field(default="adamw_torch", metadata={"help": "Hugging Face optim name"})
+    scheduler: str = field(default="cosine", metadata={"help": "learning-rate schedule", "choices": list(SCHEDULERS)})
+    min_lr: float | None = field(default=None, metadata={"help": "floor of cosine_with_min_lr"})
+    warmup_ratio: float = field(default=0.03, metadata={"help": "fraction of steps warming up"})
+    epochs: float = field(default=1.0, metadata={"help": "passes over the data"})
+    max_steps: int = field(default=-1, metadata={"help": "optimiser steps (overrides epochs when > 0)"})
+    batch_size: int = field(default=1, metadata={"help": "samples per device per micro-batch"})
+    grad_accum: int = field(default=1, metadata={"help": "micro-batches per optimiser step"})
+    max_grad_norm: float = field(default=1.0, metadata={"help": "gradient clipping norm (0: off)"})
+    bf16: bool | None = field(default=None, metadata={"help": "bfloat16 mixed precision (null: on GPU/NPU)"})
+    gradient_checkpointing: bool = field(default=True, metadata={"help": "recompute activations in backward"})
+    seed: int = field(default=42, metadata={"help": "seed of init, data order and dropout"})
+
+    def __post_init__(self):
+        for name in ("lr", "vision_lr", "projector_lr", "time_lr"):
+            value = getattr(self, name)
+            if value is not None and value <= 0:
+                raise ValueError(f"optim.{name} must be > 0, got {value}")
+        if self.scheduler == "cosine_with_min_lr" and self.min_lr is None:
+            raise ValueError("optim.scheduler=cosine_with_min_lr needs optim.min_lr (e.g. 1e-5)")
+        if self.min_lr is not None and not 0 <= self.min_lr <= self.lr:
+            raise ValueError(f"optim.min_lr must be in [0, optim.lr={self.lr}], got {self.min_lr}")
+        if not 0.0 <= self.warmup_ratio < 1.0:
+            raise ValueError(f"optim.warmup_ratio must be in [0, 1), got {self.warmup_ratio}")
+        if self.batch_size < 1 or self.grad_accum < 1:
+            raise ValueError(
+                f"optim.batch_size and optim.grad_accum must be >= 1, got {self.batch_size} and {self.grad_accum}"
+            )
+        if self.max_steps <= 0 and self.epochs <= 0:
+            raise ValueError(f"set optim.max_steps > 0 or optim.epochs > 0 (got {self.max_steps} and {self.epochs})")
+
+
+@dataclass
+class CheckpointConfig:
+    """Where the run writes and how often it checkpoints.
+
+    Attributes:
+        output_dir: Run folder: the final model (loadable by ``vidllm.models`` / the evaluation runner), the
+            ``checkpoint-N`` folders, ``train_config.yaml`` and logs.
+        save_steps: Optimiser steps between checkpoints.
+        save_total_limit: Most checkpoints kept (oldest deleted first; ``null`` keeps all).
+        resume_from: A ``checkpoint-N`` folder to resume from (``null`` with ``resume: true``: the latest one in
+            ``output_dir``).
+    """
+
+    output_dir: str = field(default="", metadata={"help": "run folder"})
+    save_steps: int = field(default=500, metadata={"help": "optimiser steps between checkpoints"})
+    save_total_limit: int | None = field(default=3, metadata={"help": "checkpoints kept (null: all)"})
+    resume_from: str | None = field(default=None, metadata={"help": "checkpoint folder to resume from"})
+
+    def __post_init__(self):
+        if self.save_steps < 1:
+            raise ValueError(f"checkpoint.save_steps must be >= 1, got {self.save_steps}")
+        if self.save_total_limit is not None and self.save_total_limit < 1:
+            raise ValueError(f"checkpoint.save_total_limit must be >= 1 or null, got {self.save_total_limit}")
+
+
+@dataclass
+class LoggingConfig:
+    """Loss curves and run tracking.
+
+    Attributes:
+        steps: Optimiser steps between log lines.
+        report_to: Trackers (``tensorboard``, ``wandb``); one that is not installed is skipped with a warning.
+        run_name: Name of the run in the trackers.
+        level: Log level of the main process (other ranks log warnings only); ``debug`` adds transformers' info.
+    """
+
+    steps: int = field(default=10, metadata={"help": "optimiser steps between log lines"})
+    report_to: list[str] = field(
+        default_factory=lambda: ["tensorboard"], metadata={"help": "trackers", "choices": list(REPORTERS)}
+    )
+    run_name: str | None = field(default=None, metadata={"help": "run name in the trackers"})
+    level: str = field(default="info", metadata={"help": "log level", "choices": ["debug", "info", "warning"]})
+
+    def __post_init__(self):
+        if self.steps < 1:
+            raise ValueError(f"logging.steps must be >= 1, got {self.steps}")
+        bad = [r for r in self.report_to if r not in REPORTERS]
+        if bad:
+            raise ValueError(f"logging.report_to: unknown trackers {bad}; valid: {', '.join(REPORTERS)} (or [])")
+
+
+@dataclass
+class TrainConfig:
+    """One training run.
+
+    Attributes:
+        model: The model and its time components (:class:`~vidllm.models.config.ModelConfig`).
+        data: Instruction data and frame sampling.
+        tuning: What is trained.
+        optim: Optimiser, schedule, batch, precision.
+        deepspeed: DeepSpeed config: a JSON path, or a shipped name (``zero2``, ``zero3``, ``zero2_offload``,
+            ``zero3_offload`` in ``configs/deepspeed/``); ``null`` trains without DeepSpeed (DDP under torchrun).
+        checkpoint: Output folder and checkpoints.
+        logging: Logging and trackers.
+        resume: Continue the latest checkpoint of ``checkpoint.output_dir`` (or ``checkpoint.resume_from``).
+    """
+
+    model: ModelConfig = field(default_factory=ModelConfig)
+    data: DataConfig = field(default_factory=DataConfig)
+    tuning: TuningConfig = field(default_factory=TuningConfig)
+    optim: OptimConfig = field(default_factory=OptimConfig)
+    deepspeed: str | None = field(default=None, metadata={"help": "DeepSpeed JSON path or shipped name"})
+    checkpoint: CheckpointConfig = field(default_factory=CheckpointConfig)
+    logging: LoggingConfig = field(default_factory=LoggingConfig)
+    resume: bool = field(default=False, metadata={"help": "continue the latest checkpoint"})
+
+    def __post_init__(self):
+        data, model = self.data, self.model
+        for name in ("min_pixels", "max_pixels"):
+            ours, theirs = getattr(data, name), getattr(model, f"frame_{name}")
+            if ours is not None and theirs is not None and ours != theirs:
+                raise ValueError(
+                    f"data.{name}={ours} and model.frame_{name}={theirs} differ; the frames are read and encoded "
+                    f"with one pixel budget -- set only data.{name}"
+                )
+        if self.deepspeed is not None:
+            self.deepspeed_path()  # fail at load time, not after the model is built
+
+    def deepspeed_path(self) -> Path | None:
+        """The DeepSpeed JSON file (a shipped name resolved in ``configs/deepspeed/``).
+
+        Raises:
+            FileNotFoundError: When neither a file nor a shipped name.
+        """
+        if self.deepspeed is None:
+            return None
+        given = Path(self.deepspeed).expanduser()
+        if given.is_file():
+            return given
+        shipped = DEEPSPEED_DIR / f"{self.deepspeed}.json"
+        if shipped.is_file():
+            return shipped
+        names = sorted(p.stem for p in DEEPSPEED_DIR.glob("*.json"))
+        raise FileNotFoundError(
+            f"deepspeed={self.deepspeed!r} is neither a file nor a shipped config; use a JSON path or one of "
+            f"{', '.join(names)}"
+        )
+
+    def check_runnable(self) -> None:
+        """The checks that need real paths (skipped when shipped YAMLs are validated with placeholder paths).
+
+        Raises:
+            ValueError: When the model path, data files or output folder are not set.
+        """
+        if not self.model.path:
+            raise ValueError("model.path is empty; set it to a local checkpoint folder (model.path=/models/...)")
+        if not self.data.files:
+            raise ValueError("data.files is empty; list the instruction files (data.files=[train.json])")
+        if not self.checkpoint.output_dir:
+            raise ValueError("checkpoint.output_dir is empty; set the run folder (checkpoint.output_dir=runs/x)")
+
+
+def load_train_config(path: str | Path | None = None, overrides: Sequence[str] = ()) -> TrainConfig:
+    """Read a training YAML with ``key=value`` overrides into a checked :class:`TrainConfig`.
+
+    Raises:
+        vidllm.config.ConfigError: Naming the field and the allowed values.
+    """
+    return load_config(TrainConfig, path, overrides)
