@@ -21,8 +21,13 @@ from dataclasses import dataclass
 from vidllm.time.schemes import VTGLLM_TOKEN_TO_CHAR
 
 _VTG_TOKEN = re.compile(r"<TIME_(?:ZERO|ONE|TWO|THREE|FOUR|FIVE|SIX|SEVEN|EIGHT|NINE|DOT)>")
-# Tokenizers often decode a token run with spaces between the tokens ("<TIME_ONE> <TIME_TWO>"): glue them first.
+# A run of VTG-LLM tokens is one number; tokenizers often decode it with spaces between the tokens.
+_VTG_RUN = re.compile(
+    r"(?:<TIME_(?:ZERO|ONE|TWO|THREE|FOUR|FIVE|SIX|SEVEN|EIGHT|NINE|DOT)>[ \t]*)*"
+    r"<TIME_(?:ZERO|ONE|TWO|THREE|FOUR|FIVE|SIX|SEVEN|EIGHT|NINE|DOT)>"
+)
 _BIN_TOKEN = re.compile(r"<t(\d{1,6})>")
+_TIME_TOKEN_RUN = re.compile(f"{_VTG_RUN.pattern}|{_BIN_TOKEN.pattern}")
 
 _VALUE = re.compile(
     r"""
@@ -60,12 +65,6 @@ class IntervalMatch:
     stop: int
 
 
-_VTG_RUN = re.compile(
-    r"(?:<TIME_(?:ZERO|ONE|TWO|THREE|FOUR|FIVE|SIX|SEVEN|EIGHT|NINE|DOT)>[ \t]*)*"
-    r"<TIME_(?:ZERO|ONE|TWO|THREE|FOUR|FIVE|SIX|SEVEN|EIGHT|NINE|DOT)>"
-)
-
-
 def _normalise(text: str, duration: float | None, num_bins: int | None) -> tuple[str, list[tuple[int, int]] | None]:
     """Rewrite time tokens as numbers; also return where those numbers stand (``None`` if the text had no tokens).
 
@@ -89,9 +88,6 @@ def _normalise(text: str, duration: float | None, num_bins: int | None) -> tuple
         return text, None
     out.append(text[last:])
     return "".join(out), regions
-
-
-_TIME_TOKEN_RUN = re.compile(f"{_VTG_RUN.pattern}|{_BIN_TOKEN.pattern}")
 
 
 def _run_to_number(m: re.Match, duration: float | None, num_bins: int | None) -> str:
