@@ -10,10 +10,17 @@ cd "$(dirname "$0")/.."
 PYTHON=${PYTHON:-python3}
 TORCH_SPEC=${TORCH_SPEC:-"torch==2.14.1 torchvision==0.29.1"}
 
-# FFmpeg's shared libraries let the torchcodec backend load; decord and PyAV work without them.
-if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ] && ! ldconfig -p | grep -q libavcodec.so.59; then
-  (apt-get update -qq && apt-get install -y -qq libavcodec59 libavformat59 libavutil57 libswscale6 libswresample4 \
-    libavdevice59 libavfilter8) >/dev/null 2>&1 || echo "setup: FFmpeg libraries not installed; torchcodec stays off"
+# System packages, when we may install them (root on Debian): FFmpeg's shared libraries let the torchcodec backend
+# load (PyAV and decord work without them); chromium runs the demo's browser test (skipped without it).
+if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
+  missing=()
+  ldconfig -p | grep -q libavcodec.so.59 || missing+=(libavcodec59 libavformat59 libavutil57 libswscale6 libswresample4
+    libavdevice59 libavfilter8)
+  command -v chromium >/dev/null 2>&1 || missing+=(chromium)
+  if [ ${#missing[@]} -gt 0 ]; then
+    (apt-get update -qq && apt-get install -y -qq "${missing[@]}") >/dev/null 2>&1 \
+      || echo "setup: could not install ${missing[*]}; torchcodec / the browser test stay off"
+  fi
 fi
 
 [ -x .venv/bin/python ] || "$PYTHON" -m venv .venv
@@ -21,5 +28,5 @@ fi
 # torch first and pinned, so that nothing below pulls another (CUDA, several GB) build of it
 # shellcheck disable=SC2086
 .venv/bin/python -m pip install -q $TORCH_SPEC
-.venv/bin/python -m pip install -q -e ".[dev,torchcodec,deepspeed]"
+.venv/bin/python -m pip install -q -e ".[dev,torchcodec,deepspeed,demo]"
 echo "setup: done ($(.venv/bin/python -c 'import torch, transformers; print("torch", torch.__version__, "transformers", transformers.__version__)'))"

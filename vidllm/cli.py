@@ -6,6 +6,7 @@
     vidllm data stats FILE                                        (vidllm.data.cli)
     vidllm train --config train_configs/X.yaml [key=value ...]    (vidllm.train.cli)
     vidllm export --lora RUN --out DIR [--merge] [--base BASE]    (vidllm.train.cli)
+    vidllm demo --model_path BASE [--lora_path RUN]               (vidllm.demo.cli)
 
 ``vidllm COMMAND --help`` lists each one's options.
 """
@@ -18,12 +19,13 @@ import sys
 from collections.abc import Callable
 
 from vidllm.data import cli as data_cli
+from vidllm.demo import cli as demo_cli
 from vidllm.eval import cli as eval_cli
 from vidllm.eval import run_cli as eval_run_cli
 from vidllm.io import DataError
 from vidllm.train import cli as train_cli
 
-SUBCOMMAND_GROUPS = (eval_cli, eval_run_cli, data_cli, train_cli)
+SUBCOMMAND_GROUPS = (eval_cli, eval_run_cli, data_cli, train_cli, demo_cli)
 
 
 def build_parser() -> tuple[argparse.ArgumentParser, dict[str, Callable[[argparse.Namespace], int]]]:
