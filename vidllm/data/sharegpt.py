@@ -22,8 +22,8 @@ from typing import Any
 
 from vidllm.data.answers import decode_answer, infer_task
 from vidllm.data.records import TASKS, Record, render_answer
-from vidllm.data.validate import LoadReport, Problem, check_records, check_videos, log_report, skip_or_raise
-from vidllm.data.vtg_it import Loaded, relative_video
+from vidllm.data.validate import LoadReport, Problem, skip_or_raise
+from vidllm.data.vtg_it import Loaded, finish_loading, relative_video
 from vidllm.io import DataError, PathLike, read_json_or_jsonl, write_json
 from vidllm.time import TimeScheme, get_scheme
 
@@ -156,13 +156,8 @@ def read_sharegpt(
         report=report,
         strict=strict,
     )
-    records = check_records(pairs, report, strict=strict, fix=fix)
-    if check_video_files:
-        if video_root is None:
-            raise ValueError("check_video_files needs the video_root the videos are under")
-        check_videos(records, video_root, report)
-    log_report(report)
-    return Loaded(records, report)
+    return finish_loading(pairs, report, strict=strict, fix=fix, check_video_files=check_video_files,
+                          video_root=video_root)  # fmt: skip
 
 
 def to_sharegpt_items(records: Iterable[Record], scheme: TimeScheme | str = "text") -> list[dict[str, Any]]:

@@ -132,6 +132,20 @@ def iter_vtg_it_records(
             yield index, record
 
 
+def finish_loading(
+    pairs, report: LoadReport, *, strict: bool, fix: bool, check_video_files: bool, video_root: PathLike | None
+) -> Loaded:
+    """What every reader does after parsing: check the ``(index, record)`` pairs, optionally count missing videos,
+    log the report."""
+    records = check_records(pairs, report, strict=strict, fix=fix)
+    if check_video_files:
+        if video_root is None:
+            raise ValueError("check_video_files needs the video_root the videos are under")
+        check_videos(records, video_root, report)
+    log_report(report)
+    return Loaded(records, report)
+
+
 def read_vtg_it(
     path: PathLike,
     *,
@@ -179,13 +193,8 @@ def read_vtg_it(
         report=report,
         strict=strict,
     )
-    records = check_records(pairs, report, strict=strict, fix=fix)
-    if check_video_files:
-        if video_root is None:
-            raise ValueError("check_video_files needs the video_root the videos are under")
-        check_videos(records, video_root, report)
-    log_report(report)
-    return Loaded(records, report)
+    return finish_loading(pairs, report, strict=strict, fix=fix, check_video_files=check_video_files,
+                          video_root=video_root)  # fmt: skip
 
 
 def to_vtg_it_items(
