@@ -7,6 +7,7 @@
     vidllm train --config train_configs/X.yaml [key=value ...]    (vidllm.train.cli)
     vidllm export --lora RUN --out DIR [--merge] [--base BASE]    (vidllm.train.cli)
     vidllm demo --model_path BASE [--lora_path RUN]               (vidllm.demo.cli)
+    vidllm quickstart [--config FILE] [key=value ...]             (vidllm.quickstart.cli)
 
 ``vidllm COMMAND --help`` lists each one's options.
 """
@@ -23,9 +24,10 @@ from vidllm.demo import cli as demo_cli
 from vidllm.eval import cli as eval_cli
 from vidllm.eval import run_cli as eval_run_cli
 from vidllm.io import DataError
+from vidllm.quickstart import cli as quickstart_cli
 from vidllm.train import cli as train_cli
 
-SUBCOMMAND_GROUPS = (eval_cli, eval_run_cli, data_cli, train_cli, demo_cli)
+SUBCOMMAND_GROUPS = (quickstart_cli, eval_cli, eval_run_cli, data_cli, train_cli, demo_cli)
 
 
 def build_parser() -> tuple[argparse.ArgumentParser, dict[str, Callable[[argparse.Namespace], int]]]:

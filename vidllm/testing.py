@@ -62,8 +62,13 @@ MERGE = 2  # 2x2 patch merge, as in the real models
 FRAME = 16  # default frame side: 4x4 patches -> 4 LLM tokens per frame group
 
 
-def build_tokenizer():
-    """A small byte-level BPE tokenizer with Qwen's pre-tokenizer and special tokens (``Qwen2Tokenizer``)."""
+def build_tokenizer(corpus: tuple[str, ...] = (), vocab_size: int = 420):
+    """A small byte-level BPE tokenizer with Qwen's pre-tokenizer and special tokens (``Qwen2Tokenizer``).
+
+    Args:
+        corpus: Extra sentences the merges are learned from (words seen often become single tokens).
+        vocab_size: Size of the learned vocabulary (before the special tokens).
+    """
     from tokenizers import Regex, Tokenizer, models, normalizers, pre_tokenizers, trainers
     from transformers.models.qwen2.tokenization_qwen2 import PRETOKENIZE_REGEX, Qwen2Tokenizer
 
@@ -76,12 +81,12 @@ def build_tokenizer():
         ]
     )
     trainer = trainers.BpeTrainer(
-        vocab_size=420,
+        vocab_size=vocab_size,
         initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
         special_tokens=["<|endoftext|>"],
         show_progress=False,
     )
-    bpe.train_from_iterator(list(_CORPUS) * 4, trainer)
+    bpe.train_from_iterator((list(_CORPUS) + list(corpus)) * 4, trainer)
     model = json.loads(bpe.to_str())["model"]
     tokenizer = Qwen2Tokenizer(
         vocab=model["vocab"],
@@ -152,14 +157,14 @@ def tiny_config(family: str, tokenizer, *, spare_rows: int = 8):
     raise ValueError(f"unknown family {family!r}; valid: {', '.join(FAMILIES)}")
 
 
-def build_processor(family: str, tokenizer, *, frame: int = FRAME):
+def build_processor(family: str, tokenizer, *, frame: int = FRAME, patch: int = PATCH):
     """The family's processor around ``tokenizer``; frames of ``frame x frame`` pixels keep their size."""
     from transformers import Qwen2_5_VLProcessor, Qwen2VLProcessor, Qwen3VLProcessor
     from transformers.models.qwen2_vl import Qwen2VLImageProcessor, Qwen2VLVideoProcessor
     from transformers.models.qwen3_vl import Qwen3VLVideoProcessor
 
     pixels = frame * frame
-    sizes = {"patch_size": PATCH, "temporal_patch_size": 2, "merge_size": MERGE}
+    sizes = {"patch_size": patch, "temporal_patch_size": 2, "merge_size": MERGE}
     image = Qwen2VLImageProcessor(size={"shortest_edge": pixels, "longest_edge": pixels}, **sizes)
     if family == "qwen3_vl":  # Qwen3-VL's size bounds the whole video (frames x pixels)
         video = Qwen3VLVideoProcessor(size={"shortest_edge": 2 * pixels, "longest_edge": 4096 * pixels}, **sizes)

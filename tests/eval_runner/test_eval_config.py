@@ -26,7 +26,8 @@ def test_there_is_a_config_per_benchmark():
 def test_shipped_yaml_loads_and_starts_with_its_command(path):
     cfg = load_config(EvalConfig, path)
     first = path.read_text().splitlines()[0]
-    m = re.fullmatch(r"# (?:torchrun --nproc_per_node=\d+ )?python eval/(mr|hd|dvc|vs)\.py --config (\S+) .*", first)
+    command = r"# (?:torchrun --nproc_per_node=\d+ )?python eval/(mr|hd|dvc|vs|tad)\.py --config (\S+) .*"
+    m = re.fullmatch(command, first)
     assert m, f"{path.name}: the first line must be the command that runs it, got {first!r}"
     assert m.group(2) == f"eval_configs/{path.name}"
     bench = get_benchmark(cfg.dataset)
@@ -57,7 +58,7 @@ def test_flags_and_overrides_map_onto_fields(tmp_path):
     "override, message",
     [
         ("dataset=charades", "field dataset: expected one of"),
-        ("tasks=[mr,grounding]", "tasks must be among mr, vhd, dvc, vs, got ['grounding']"),
+        ("tasks=[mr,grounding]", "tasks must be among mr, vhd, dvc, vs, tad, got ['grounding']"),
         ("sampling.num_frames=8", "sampling.fps=1.0 and sampling.num_frames=8 are exclusive"),
         ("batch_size=0", "batch_size must be >= 1, got 0"),
         ("video_template=videos/x.mp4", "video_template must contain '{vid}'"),

@@ -19,8 +19,8 @@ from vidllm.time import get_scheme
 
 
 def test_registry_lists_valid_names():
-    assert set(MODELS) == {"qwen2_vl", "qwen2_5_vl", "qwen3_vl"}
-    with pytest.raises(ValueError, match="qwen2_5_vl, qwen2_vl, qwen3_vl"):
+    assert set(MODELS) == {"qwen2_vl", "qwen2_5_vl", "qwen3_vl", "longva", "videollama"}
+    with pytest.raises(ValueError, match="longva, qwen2_5_vl, qwen2_vl, qwen3_vl, videollama"):
         get_adapter("llava")
 
 

@@ -125,7 +125,7 @@ def decode_answer(
         ``(targets, query)``; empty targets when nothing parses (the validator then skips the record).
     """
     kwargs = {"fps": fps, "num_bins": num_bins, "duration": duration if num_bins else None}
-    if task == "mr":
+    if task in ("mr", "tad"):  # a detection answer lists every instance, then the class, as mr does
         events = parse_captions(answer, **kwargs)
         captions = [c for *_, c in events if c.strip().rstrip(".").strip()]
         query = captions[-1].strip().rstrip(".").strip() if captions else query_from_question(question)

@@ -131,6 +131,30 @@ def _without_video(messages: list[dict]) -> list[dict]:
     return out
 
 
+def encode_record(adapter, record: Record, clip: Clip | None) -> dict[str, torch.Tensor]:
+    """One training sample: the record's conversation in the adapter's time scheme, with its frames.
+
+    Args:
+        adapter: A loaded model adapter.
+        record: The question and its targets (seconds).
+        clip: The sampled frames, or ``None`` for a text-only record.
+
+    Returns:
+        The adapter's model inputs (``input_ids``, ``labels``, pixels...).
+
+    Raises:
+        SkipSample: The answer cannot be written in the scheme, or the adapter refuses the sample.
+    """
+    scheme = adapter.config.time.make_scheme(fps=clip.sample_fps if clip is not None else None)
+    try:
+        messages = to_messages(record, scheme, with_answer=True)
+        if clip is None:
+            return adapter.build_inputs(_without_video(messages), [])
+        return adapter.build_inputs(messages, [clip], durations=[clip.duration])
+    except ValueError as e:
+        raise SkipSample(f"cannot build the sample: {e}") from None
+
+
 class VideoInstructionDataset(torch.utils.data.Dataset):
     """Training samples built from records by a loaded model adapter.
 
@@ -237,20 +261,8 @@ class VideoInstructionDataset(torch.utils.data.Dataset):
         return Clip(video.frames, video.timestamps, float(video.sample_fps), duration)
 
     def encode(self, record: Record, clip: Clip | None) -> dict[str, torch.Tensor]:
-        """Messages in the run's time scheme -> the adapter's model inputs.
-
-        Raises:
-            SkipSample: The answer cannot be written in the scheme, or the adapter refuses the sample.
-        """
-        time_cfg = self.adapter.config.time
-        scheme = time_cfg.make_scheme(fps=clip.sample_fps if clip is not None else None)
-        try:
-            messages = to_messages(record, scheme, with_answer=True)
-            if clip is None:
-                return self.adapter.build_inputs(_without_video(messages), [])
-            return self.adapter.build_inputs(messages, [clip], durations=[clip.duration])
-        except ValueError as e:
-            raise SkipSample(f"cannot build the sample: {e}") from None
+        """Messages in the run's time scheme -> the adapter's model inputs (see :func:`encode_record`)."""
+        return encode_record(self.adapter, record, clip)
 
     def build(self, record: Record) -> dict[str, torch.Tensor]:
         """The sample of one record, thinned to ``max_length`` tokens.

@@ -2,7 +2,7 @@
 
 vidllm convert NAME ANNOTATION --out DIR [--split S] [--prompt-set timechat|vtgllm|numpro] [--seed N]
                [--scheme vtgllm|text] [--video-template T] [--durations FILE] [--tasks mr,dvc] [--info FILE]
-               [--group-by-video] [--strict]
+               [--classes FILE] [--group-by-video] [--strict]
 vidllm data stats FILE [--format auto|vtg_it|sharegpt|records] [--video-root DIR] [--strip-prefix P]
                [--fps F] [--num-bins N] [--strict] [--no-fix]
 """
@@ -32,6 +32,7 @@ def _add_convert(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--durations", help="video durations: JSON {vid: seconds} or CSV with id,length columns")
     p.add_argument("--tasks", help="comma-separated tasks to build, e.g. dvc,mr (default: the benchmark's own)")
     p.add_argument("--info", help="TVSum: ydata-tvsum50-info.tsv (durations and titles)")
+    p.add_argument("--classes", help="charades_tad: Charades_v1_classes.txt (default: beside the CSV)")
     p.add_argument("--group-by-video", action="store_true", help="one VTG-IT item per video with several turns")
     p.add_argument("--strict", action="store_true", help="stop at the first bad annotation instead of skipping it")
 
@@ -53,6 +54,10 @@ def run_convert(args: argparse.Namespace) -> int:
         if "info_path" not in inspect.signature(convert).parameters:
             raise ValueError(f"--info is for tvsum, not {args.name}")
         extra["info_path"] = args.info
+    if getattr(args, "classes", None):
+        if "classes_path" not in inspect.signature(convert).parameters:
+            raise ValueError(f"--classes is for charades_tad, not {args.name}")
+        extra["classes_path"] = args.classes
     converted = convert(args.annotation, options, **extra)
     paths = write_converted(converted, args.out, args.scheme, group_by_video=args.group_by_video)
     out = sys.stdout

@@ -9,6 +9,7 @@ any scheme.
 Answer shapes (``{span}`` is ``scheme.format_span(start, end)``, ``{t}`` is ``scheme.encode(t)``)::
 
     mr    {span}, {query}.                                     (several spans: "{span}, {span}, {query}.")
+    tad   {span}, {span}, ..., {query}.                        (every instance of the class, as mr)
     dvc   {span}, {caption}. {span}, {caption}. ...
     vhd   {point}, significance score: 2.3, {query}. ...   ({point} is scheme.format_point(t); VTG-LLM style)
     vs    the same, without the query when there is none
@@ -36,10 +37,11 @@ TASKS: dict[str, str] = {
     "vhd": "highlight detection: per-clip saliency of a query",
     "vs": "video summarization: per-clip saliency of the video itself",
     "qa": "free-text question answering (no time targets)",
+    "tad": "temporal action detection: every instance of an action class (the class name is the query)",
 }
 """The task names a record may carry, and what each means."""
 
-TIME_TASKS = ("mr", "dvc", "vhd", "vs")
+TIME_TASKS = ("mr", "dvc", "vhd", "vs", "tad")
 
 
 @dataclass(frozen=True)
@@ -180,9 +182,9 @@ def render_answer(record: Record, scheme: TimeScheme) -> str:
         if record.answer is None:
             raise ValueError(f"{record.source or record.video}: a 'qa' record needs its answer text")
         return record.answer
-    if record.task == "mr":
+    if record.task in ("mr", "tad"):
         if not t.intervals:
-            raise ValueError(f"{record.source or record.video}: an 'mr' record needs at least one interval")
+            raise ValueError(f"{record.source or record.video}: a '{record.task}' record needs at least one interval")
         spans = ", ".join(scheme.format_span(s, e, duration=d) for s, e in t.intervals)
         query = _sentence(record.query or "")
         return f"{spans}, {query}." if query else f"{spans}."

@@ -206,6 +206,7 @@ def check_record(
             saliency.append((float(time), float(score)))
     needs = {"mr": ("intervals", intervals), "dvc": ("captions", captions), "vhd": ("saliency", saliency)}
     needs["vs"] = needs["vhd"]
+    needs["tad"] = needs["mr"]
     if record.task in needs and not needs[record.task][1]:
         c.problem(f"a '{record.task}' record needs at least one item", needs[record.task][0])
     if record.task == "qa" and not (isinstance(record.answer, str) and record.answer.strip()):

@@ -11,6 +11,10 @@ the read answers become the prediction files and scores of the official evaluato
   pure_cap`` or ``caption``) in a file named ``val.*``; scored by :mod:`vidllm.eval.dvc`.
 * ``tvsum`` (task ``vs``): QVHighlights-style lines with one score column per annotator (``vidllm convert tvsum``);
   scored by :mod:`vidllm.eval.summarization`.
+* ``charades_tad`` / ``activitynet_tad`` / ``ego4d_mq`` (task ``tad``): ActivityNet-style detection ground truth
+  (``vidllm convert charades_tad|activitynet_tad|ego4d_mq``, or ActivityNet's own file, of which the ``validation``
+  subset is used); one query per (video, class) -- every class, or with ``tad_queries=present`` only those in the
+  video; answers become an ActivityNet detection submission scored by :mod:`vidllm.eval.tad` (TAD_PROTOCOLS).
 
 Answers are read with :mod:`vidllm.time` only (``parse_intervals``, ``parse_highlights`` + ``saliency_per_clip``,
 ``parse_captions``). An answer that yields nothing, or a sample whose video could not be read, becomes the prediction
@@ -25,11 +29,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from vidllm.eval import dvc, highlights, qvhl, summarization, tvg
+from vidllm.eval import dvc, highlights, qvhl, summarization, tad, tvg
 from vidllm.eval.iou import iou_hull
 from vidllm.eval.report import ScoreReport
 from vidllm.io import DataError, PathLike, read_json, read_json_or_jsonl, write_json, write_jsonl
-from vidllm.time import parse_captions, parse_highlights, parse_intervals, saliency_per_clip
+from vidllm.time import parse_captions, parse_highlights, parse_intervals, parse_ranked_intervals, saliency_per_clip
 
 CLIP_SECONDS = 2.0
 """Saliency clip length of QVHighlights and of vidllm's TVSum ground truth: clip ``i`` covers ``[2i, 2i + 2)``."""
@@ -69,8 +73,16 @@ BENCHMARKS: dict[str, Benchmark] = {
         Benchmark("youcook2", "dvc", ("dvc",), "YouCook2", "YouCook2 dense captioning: CIDER, METEOR, SODA_c, F1"),
         Benchmark("activitynet_dvc", "dvc", ("dvc",), "activitynet", "ActivityNet Captions dense captioning"),
         Benchmark("tvsum", "highlights", ("vs",), "TVSum", "TVSum: top-5 mAP (UMT/UniVTG), summary F1"),
+        Benchmark("charades_tad", "tad", ("tad",), "charades", "Charades action detection: mAP@0.1:0.7, R@k"),
+        Benchmark("activitynet_tad", "tad", ("tad",), "activitynet", "ActivityNet v1.3 detection: mAP@0.5:0.95"),
+        Benchmark("ego4d_mq", "tad", ("tad",), "ego4d", "Ego4D moment queries: mAP@0.1:0.5, R1x/R5x"),
+        Benchmark("synthetic", "tvg", ("mr",), "synthetic", "vidllm.synthetic moment retrieval (vidllm quickstart)"),
     )
 }
+
+
+TAD_PROTOCOLS = {"charades_tad": "charades", "activitynet_tad": "activitynet", "ego4d_mq": "ego4d"}
+"""The :data:`vidllm.eval.tad.PROTOCOLS` entry (thresholds, recall) each TAD benchmark is scored with."""
 
 
 def get_benchmark(name: str) -> Benchmark:
@@ -134,14 +146,18 @@ def _duration(value: Any) -> float | None:
     return float(value) if highlights.is_number(value) and value > 0 else None
 
 
-def load_ground_truth(benchmark: Benchmark, path: PathLike) -> GroundTruth:
+def load_ground_truth(benchmark: Benchmark, path: PathLike, *, tad_queries: str = "all") -> GroundTruth:
     """Read and check a ground-truth file of ``benchmark``.
+
+    ``tad_queries`` (TAD benchmarks): ``all`` classes per video or only the ``present`` ones.
 
     Raises:
         FileNotFoundError: No such file.
         DataError: The file is not in the benchmark's form (the message names the file, record and field).
     """
     path = Path(path)
+    if benchmark.gt_format == "tad":
+        return _load_tad(benchmark, path, tad_queries)
     if benchmark.gt_format == "tvg":
         intervals = tvg.load_ground_truth(path)  # checks ids and timestamps
         entries = []
@@ -177,6 +193,26 @@ def load_ground_truth(benchmark: Benchmark, path: PathLike) -> GroundTruth:
     return GroundTruth(benchmark, path, entries, split=gt.split)
 
 
+def _load_tad(benchmark: Benchmark, path: Path, queries: str) -> GroundTruth:
+    """One entry per (video, class): key ``"<vid>#<class>"``, the class phrase as the query."""
+    from vidllm.data.convert.tad import class_phrase
+
+    if queries not in ("all", "present"):
+        raise ValueError(f"tad_queries must be 'all' or 'present', got {queries!r}")
+    raw = read_json(path)
+    subsets = {e.get("subset") for e in (raw.get("database") or {}).values() if isinstance(e, dict)}
+    # ActivityNet's own file holds every subset; its evaluator scores the validation one, and so do we.
+    gt = tad.ground_truth_from_obj(raw, path, subset="validation" if len(subsets) > 1 else None)
+    entries = []
+    for vid, items in gt.instances.items():
+        present = {label for *_, label in items}
+        for label in gt.classes if queries == "all" else [c for c in gt.classes if c in present]:
+            segments = [[s, e] for s, e, c in items if c == label]
+            record = {"video": vid, "label": label, "segments": segments}
+            entries.append(GtEntry(f"{vid}#{label}", vid, class_phrase(label), gt.durations.get(vid), record))
+    return GroundTruth(benchmark, path, entries)
+
+
 # ------------------------------------------------------------------------------------------------------ queries
 
 
@@ -207,7 +243,7 @@ def build_queries(gt: GroundTruth, tasks: Sequence[str], video_template: str = "
     if bad:
         raise ValueError(
             f"the {gt.benchmark.name} benchmark scores {', '.join(gt.benchmark.tasks)}, not {', '.join(bad)}; "
-            f"use the matching script (eval/mr.py for mr, eval/hd.py for vhd, eval/dvc.py, eval/vs.py)"
+            f"use the matching script (eval/mr.py for mr, eval/hd.py for vhd, eval/dvc.py, eval/vs.py, eval/tad.py)"
         )
     keys = [e.key for e in gt.entries]
     if len(set(keys)) != len(keys):
@@ -261,12 +297,15 @@ def parse_answer(
         return {"points": [list(p) for p in points], "saliency": saliency_per_clip(points, num_clips)}
     if task == "dvc":
         return {"captions": [list(c) for c in parse_captions(answer, duration=duration, fps=fps, num_bins=num_bins)]}
-    raise ValueError(f"unknown task {task!r}; valid tasks: mr, vhd, vs, dvc")
+    if task == "tad":  # [start, end, score]: text order is the ranking unless the answer gives confidences
+        detections = parse_ranked_intervals(answer, duration=duration, fps=fps, num_bins=num_bins)
+        return {"intervals": [list(d) for d in detections]}
+    raise ValueError(f"unknown task {task!r}; valid tasks: mr, vhd, vs, dvc, tad")
 
 
 def is_parsed(task: str, parsed: Mapping[str, Any]) -> bool:
     """Whether an answer yielded anything usable for its task."""
-    key = {"mr": "intervals", "vhd": "points", "vs": "points", "dvc": "captions"}[task]
+    key = {"mr": "intervals", "vhd": "points", "vs": "points", "dvc": "captions", "tad": "intervals"}[task]
     return bool(parsed.get(key))
 
 
@@ -337,6 +376,8 @@ def score_samples(
     for q in queries:
         by_task[q.task][q.entry.key] = samples.get(q.id)
     fmt = gt.benchmark.gt_format
+    if fmt == "tad":
+        return _score_tad(gt, by_task["tad"], out)
     if fmt == "tvg":
         return _score_tvg(gt, by_task["mr"], out)
     if fmt == "dvc":
@@ -352,6 +393,25 @@ def _score_tvg(gt: GroundTruth, samples: dict, out: Path) -> Scored:
     path = write_json(file, out / "pred.timechat.json")
     report = tvg.score(preds, {e.key: e.record["timestamp"] for e in gt.entries})
     return Scored({"tvg": report}, {"predictions": path})
+
+
+def _score_tad(gt: GroundTruth, samples: dict, out: Path) -> Scored:
+    """An ActivityNet detection submission of the answers, scored against the selected (video, class) queries."""
+    results: dict[str, list[dict]] = {}
+    instances: dict[str, list[tuple[float, float, str]]] = {}
+    for e in gt.entries:
+        label = e.record["label"]
+        dets = results.setdefault(e.vid, [])
+        for s, end, score in _intervals(samples.get(e.key)):
+            dets.append({"label": label, "score": float(score), "segment": [float(s), float(end)]})
+        instances.setdefault(e.vid, []).extend((s, end, label) for s, end in e.record["segments"])
+    path = write_json({"version": "VERSION 1.3", "results": results, "external_data": {}}, out / "pred.tad.json")
+    classes = list(dict.fromkeys(e.record["label"] for e in gt.entries))
+    durations = {e.vid: e.duration for e in gt.entries if e.duration}
+    truth = tad.TadGroundTruth(instances, durations, classes)
+    report = tad.score(tad.predictions_from_obj({"results": results}, path), truth,
+                       protocol=TAD_PROTOCOLS.get(gt.benchmark.name, "activitynet"))  # fmt: skip
+    return Scored({"tad": report}, {"predictions": path})
 
 
 def _score_dvc(gt: GroundTruth, samples: dict, out: Path, *, java: bool, meteor: Any) -> Scored:

@@ -13,6 +13,7 @@ _TASK_HELP = {
     "qvhl": "QVHighlights submission JSONL (moment_detr standalone_eval): MR-* and HL-* keys",
     "dvc": "dense video captioning (TimeChat eval_dvc.py): CIDER, METEOR, SODA_c_2, F1, Para_*",
     "vs": "video summarization (TVSum): top-5 mAP as UMT / UniVTG report it, summary F1",
+    "tad": "temporal action detection (ActivityNet eval_detection.py): mAP over tIoU thresholds, R@k",
 }
 
 
@@ -29,6 +30,11 @@ def _add_score(sub: argparse._SubParsersAction) -> None:
         if task == "qvhl":
             p.add_argument("--no-match-number", dest="match_number", action="store_false",
                            help="score the queries in both files instead of requiring the same query set")  # fmt: skip
+        if task == "tad":
+            thresholds = "tIoU thresholds: activitynet 0.5:0.05:0.95, charades 0.1:0.1:0.7, ego4d 0.1:0.1:0.5"
+            p.add_argument("--protocol", default="activitynet", choices=["activitynet", "charades", "ego4d"],
+                           help=thresholds)  # fmt: skip
+            p.add_argument("--subset", help="score only GT videos of this subset (ActivityNet: validation)")
         if task == "dvc":
             p.add_argument("--no-java", dest="java", action="store_false",
                            help="skip the Java-based metrics (METEOR, PTB tokenizer for CIDEr)")  # fmt: skip
@@ -37,7 +43,8 @@ def _add_score(sub: argparse._SubParsersAction) -> None:
 def run_score(args: argparse.Namespace) -> int:
     from vidllm.eval.scorers import get_scorer
 
-    options = {k: getattr(args, k) for k in ("sample", "match_number", "java") if hasattr(args, k)}
+    names = ("sample", "match_number", "java", "protocol", "subset")
+    options = {k: getattr(args, k) for k in names if hasattr(args, k)}
     report = get_scorer(args.task)(args.pred, args.gt, **options)
     report.print()
     if args.json:

@@ -23,11 +23,16 @@ BENCHMARK_NAMES = (
     "youcook2",
     "activitynet_dvc",
     "tvsum",
+    "charades_tad",
+    "activitynet_tad",
+    "ego4d_mq",
+    "synthetic",
 )
 """The benchmarks :mod:`vidllm.eval.benchmarks` knows (see :data:`vidllm.eval.benchmarks.BENCHMARKS`)."""
 
-EVAL_TASKS = ("mr", "vhd", "dvc", "vs")
-"""``mr`` moment retrieval, ``vhd`` highlight detection, ``dvc`` dense captioning, ``vs`` video summarization."""
+EVAL_TASKS = ("mr", "vhd", "dvc", "vs", "tad")
+"""``mr`` moment retrieval, ``vhd`` highlight detection, ``dvc`` dense captioning, ``vs`` video summarization,
+``tad`` temporal action detection (class-name queries)."""
 
 DEFAULT_FPS = 1.0
 DEFAULT_MAX_FRAMES = 96
@@ -153,6 +158,9 @@ class EvalConfig:
         plot_samples: How many queries the timeline and saliency plots show.
         java: Compute the Java-based dense-captioning metrics (METEOR, PTB-tokenized CIDEr, SODA_c).
         dist_timeout_minutes: How long ranks wait for each other at the end of a sharded run.
+        tad_queries: Action detection: ask every class of every video (``all``, the detection protocol: answers
+            for absent classes are false positives) or only the classes present in it (``present``: far fewer
+            queries, but an oracle on which classes occur, so not comparable with published mAP).
     """
 
     dataset: str = field(default="", metadata={"help": "benchmark", "choices": ["", *BENCHMARK_NAMES]})
@@ -178,6 +186,8 @@ class EvalConfig:
     plot_samples: int = field(default=12, metadata={"help": "queries shown in the plots"})
     java: bool = field(default=True, metadata={"help": "Java-based dense-captioning metrics"})
     dist_timeout_minutes: int = field(default=24 * 60, metadata={"help": "rank wait limit at the end"})
+    tad_queries: str = field(default="all", metadata={"help": "TAD: classes asked per video",
+                                                      "choices": ["all", "present"]})  # fmt: skip
 
     def __post_init__(self):
         if isinstance(self.model, dict):

@@ -244,6 +244,9 @@ def detect_family(model_path: str | None, lora_path: str | None, default: str) -
             model_type = None
         if model_type in MODELS:
             return model_type
+        for name, adapter in MODELS.items():  # checkpoints whose model_type is not a family name (llava_qwen)
+            if model_type in getattr(adapter, "model_types", ()):
+                return name
     return default
 
 

@@ -1,4 +1,4 @@
-"""Command line of the evaluation runners: ``python eval/{mr,hd,dvc,vs}.py`` and ``vidllm eval {mr,hd,dvc,vs}``.
+"""Command line of the evaluation runners: ``python eval/{mr,hd,dvc,vs,tad}.py`` and ``vidllm eval {mr,...,tad}``.
 
 Flags map onto :class:`~vidllm.eval.config.EvalConfig` fields; the config is built from, in order: the YAML file
 (``--config``, or ``eval_configs/<dataset>.yaml`` when only ``--dataset`` is given and that file exists), the
@@ -23,7 +23,7 @@ from vidllm.eval.config import BENCHMARK_NAMES, EvalConfig
 EVAL_CONFIG_DIR = Path(os.environ.get("VIDLLM_EVAL_CONFIGS", Path(__file__).resolve().parents[2] / "eval_configs"))
 """Where ``--dataset NAME`` looks for ``NAME.yaml`` when no ``--config`` is given."""
 
-KINDS: dict[str, tuple[str, ...]] = {"mr": ("mr",), "hd": ("vhd",), "dvc": ("dvc",), "vs": ("vs",)}
+KINDS: dict[str, tuple[str, ...]] = {"mr": ("mr",), "hd": ("vhd",), "dvc": ("dvc",), "vs": ("vs",), "tad": ("tad",)}
 """Runner name -> the tasks it asks by default."""
 
 _DESCRIPTIONS = {
@@ -31,6 +31,7 @@ _DESCRIPTIONS = {
     "hd": "highlight detection (QVHighlights); --tasks mr,vhd for a full moment_detr submission",
     "dvc": "dense video captioning (YouCook2, ActivityNet Captions)",
     "vs": "video summarization (TVSum): top-5 mAP and summary F1",
+    "tad": "temporal action detection (Charades, ActivityNet v1.3, Ego4D MQ): detection mAP, R@k",
 }
 
 # flag -> (config key, type, help)
@@ -57,6 +58,7 @@ _FLAGS: tuple[tuple[str, str, type, str], ...] = (
     ("--dtype", "model.dtype", str, "auto, bfloat16, float16, float32"),
     ("--num_workers", "num_workers", int, "video decoding threads"),
     ("--plot_samples", "plot_samples", int, "queries shown in the plots"),
+    ("--tad_queries", "tad_queries", str, "TAD: all classes per video (protocol) or only the present ones"),
 )
 
 

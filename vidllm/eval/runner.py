@@ -140,7 +140,7 @@ def evaluate(cfg: EvalConfig, *, adapter: Any = None, dist: DistInfo | None = No
     cfg.check_runnable()
     dist = dist or DistInfo.from_env()
     bench = get_benchmark(cfg.dataset)
-    gt = load_ground_truth(bench, cfg.gt_path).select(cfg.limit)
+    gt = load_ground_truth(bench, cfg.gt_path, tad_queries=cfg.tad_queries).select(cfg.limit)
     queries = build_queries(gt, cfg.tasks, cfg.video_template)
     if not queries:
         raise ValueError(f"{cfg.gt_path}: no query to evaluate")

@@ -17,6 +17,7 @@ SCORERS: dict[str, str] = {
     "qvhl": "vidllm.eval.qvhl",  # QVHighlights MR + HL (moment_detr standalone_eval)
     "dvc": "vidllm.eval.dvc",  # dense video captioning (TimeChat eval_dvc.py)
     "vs": "vidllm.eval.summarization",  # TVSum top-5 mAP (UMT / UniVTG) and summary F1
+    "tad": "vidllm.eval.tad",  # temporal action detection mAP (ActivityNet eval_detection.py), R@k
 }
 
 

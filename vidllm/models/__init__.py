@@ -8,15 +8,19 @@
 from __future__ import annotations
 
 from vidllm.models.config import CompressionConfig, LoraSettings, ModelConfig, TimeConfig
+from vidllm.models.longva import LongVAAdapter
 from vidllm.models.protocol import FramesWithTimes, VideoLLMAdapter
 from vidllm.models.qwen2_5_vl import Qwen25VLAdapter
 from vidllm.models.qwen2_vl import Qwen2VLAdapter
 from vidllm.models.qwen3_vl import Qwen3VLAdapter
+from vidllm.models.videollama import VideoLLaMAAdapter
 
 MODELS: dict[str, type[VideoLLMAdapter]] = {
     "qwen2_vl": Qwen2VLAdapter,
     "qwen2_5_vl": Qwen25VLAdapter,
     "qwen3_vl": Qwen3VLAdapter,
+    "videollama": VideoLLaMAAdapter,
+    "longva": LongVAAdapter,
 }
 
 

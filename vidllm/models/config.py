@@ -158,7 +158,8 @@ class ModelConfig:
     """
 
     family: str = field(
-        default="qwen2_5_vl", metadata={"help": "adapter name", "choices": ["qwen2_vl", "qwen2_5_vl", "qwen3_vl"]}
+        default="qwen2_5_vl",
+        metadata={"help": "adapter name", "choices": ["qwen2_vl", "qwen2_5_vl", "qwen3_vl", "longva", "videollama"]},
     )
     path: str = field(default="", metadata={"help": "local checkpoint folder"})
     dtype: str = field(default="auto", metadata={"choices": ["auto", "bfloat16", "float16", "float32"]})

@@ -230,6 +230,37 @@ def tokenize_conversation(
     return ids, labels
 
 
+def assemble_sample(
+    ids: Sequence[int],
+    labels: Sequence[int] | None,
+    pixels: Sequence[torch.Tensor] = (),
+    grids: Sequence[torch.Tensor] = (),
+    times: Sequence[torch.Tensor] = (),
+) -> dict[str, torch.Tensor]:
+    """One sample's tensors from the tokenized conversation and its videos' parts.
+
+    Args:
+        ids: Token ids of the conversation.
+        labels: Their labels (``None`` for a generation prompt).
+        pixels: Each video's pixel tensor (concatenated along the first dimension).
+        grids: Each video's ``(1, 3)`` grid.
+        times: Each video's frame or group times in seconds.
+
+    Returns:
+        ``input_ids``, ``attention_mask`` (and ``labels``) of shape `(1, L)`; with videos ``pixel_values_videos``,
+        ``video_grid_thw`` `(n_videos, 3)` and ``video_timestamps``.
+    """
+    input_ids = torch.tensor([list(ids)])
+    sample = {"input_ids": input_ids, "attention_mask": torch.ones_like(input_ids)}
+    if labels is not None:
+        sample["labels"] = torch.tensor([list(labels)])
+    if pixels:
+        sample["pixel_values_videos"] = torch.cat(list(pixels))
+        sample["video_grid_thw"] = torch.cat(list(grids))
+        sample["video_timestamps"] = torch.cat(list(times))
+    return sample
+
+
 def mm_token_types(input_ids: torch.Tensor, image_token_id: int, video_token_id: int) -> torch.Tensor:
     """0 for text, 1 for image placeholders, 2 for video placeholders (`torch.IntTensor`, same shape)."""
     types = torch.zeros_like(input_ids, dtype=torch.int)

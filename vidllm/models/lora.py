@@ -92,3 +92,17 @@ def apply_lora(
     peft_model = get_peft_model(model, config)
     attached(peft_model).requires_grad_(True)
     return peft_model
+
+
+def apply_lora_settings(model, settings, *, target_modules: list[str], time_token_ids: Sequence[int]):
+    """:func:`apply_lora` with the rank, alpha, dropout and saved modules of a
+    :class:`~vidllm.models.config.LoraSettings`."""
+    return apply_lora(
+        model,
+        target_modules=target_modules,
+        time_token_ids=time_token_ids,
+        r=settings.r,
+        alpha=settings.alpha,
+        dropout=settings.dropout,
+        modules_to_save=settings.modules_to_save,
+    )

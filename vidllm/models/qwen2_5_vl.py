@@ -21,6 +21,7 @@ from vidllm.models.components.frame_groups import group_times
 from vidllm.models.components.timestamp_text import frame_time_texts
 from vidllm.models.config import LoraSettings, ModelConfig
 from vidllm.models.inputs import (
+    assemble_sample,
     collate,
     count_videos,
     encode_pixels,
@@ -30,7 +31,7 @@ from vidllm.models.inputs import (
     tokenize_conversation,
     with_numpro_hint,
 )
-from vidllm.models.lora import apply_lora, language_model_linear_names
+from vidllm.models.lora import apply_lora_settings, language_model_linear_names
 
 logger = logging.getLogger(__name__)
 
@@ -142,18 +143,11 @@ class Qwen25VLAdapter:
             add_generation_prompt=add_generation_prompt,
             video_pad=processor.video_token,
         )
-        input_ids = torch.tensor([ids])
-        sample = {
-            "input_ids": input_ids,
-            "attention_mask": torch.ones_like(input_ids),
-            "mm_token_type_ids": mm_token_types(input_ids, self.model.config.image_token_id, processor.video_token_id),
-        }
-        if labels is not None:
-            sample["labels"] = torch.tensor([labels])
+        sample = assemble_sample(ids, labels, pixels, grids, times)
+        sample["mm_token_type_ids"] = mm_token_types(
+            sample["input_ids"], self.model.config.image_token_id, processor.video_token_id
+        )
         if videos:
-            sample["pixel_values_videos"] = torch.cat(pixels)
-            sample["video_grid_thw"] = torch.cat(grids)
-            sample["video_timestamps"] = torch.cat(times)
             sample["second_per_grid_ts"] = torch.tensor(seconds_per_group, dtype=torch.float32)
         return sample
 
@@ -189,14 +183,8 @@ class Qwen25VLAdapter:
     def apply_lora(self, settings: LoraSettings) -> None:
         """Wrap the model with LoRA (see :mod:`vidllm.models.lora`)."""
         targets = self.lora_target_modules(settings.modules)
-        self.model = apply_lora(
-            self.model,
-            target_modules=targets,
-            time_token_ids=self.time_token_ids,
-            r=settings.r,
-            alpha=settings.alpha,
-            dropout=settings.dropout,
-            modules_to_save=settings.modules_to_save,
+        self.model = apply_lora_settings(
+            self.model, settings, target_modules=targets, time_token_ids=self.time_token_ids
         )
 
     def save(self, out_dir: str | Path, *, state_dict: dict | None = None) -> Path:

@@ -12,17 +12,24 @@ from vidllm.synthetic.scenes import Event, Scene, clips_of
 
 TASK_KINDS = ("mr", "vhd", "dvc")
 
+PROMPTS = {
+    "mr": "Find the moment when <query_placeholder>. Give the start and end time.",
+    "vhd": "Find the highlights when <query_placeholder>. Give each highlight's time and saliency score.",
+    "dvc": "List every event in the video with its start and end time.",
+}
+"""Question templates (``<query_placeholder>`` is the query). Evaluation asks with the same templates
+(``EvalConfig.prompt``), so a model trained on the stream is asked what it learned."""
+
+
+def question(task: str, query: str = "") -> str:
+    """The question of ``task`` about ``query``."""
+    return PROMPTS[task].replace("<query_placeholder>", query)
+
 
 def _moment_query(event: Event) -> str:
     if event.kind == "move":
         return f"{event.name} moves {event.direction}"
     return f"{event.name} is visible"
-
-
-def _moment_question(event: Event) -> str:
-    if event.kind == "move":
-        return f"When does {event.name} move {event.direction}? Give the start and end time."
-    return f"When is {event.name} visible? Give the start and end time."
 
 
 def _caption(event: Event) -> str:
@@ -40,18 +47,17 @@ def scene_records(scene: Scene, video: str, *, tasks: tuple[str, ...] = TASK_KIN
     for k, event in enumerate(scene.events):
         if "mr" in tasks:
             targets = Targets(intervals=((event.start, event.end),), clip_length=scene.clip_length)
-            records.append(Record(video, "mr", _moment_question(event), targets, scene.duration,
+            records.append(Record(video, "mr", question("mr", _moment_query(event)), targets, scene.duration,
                                   query=_moment_query(event), meta={**meta, "event": k}))  # fmt: skip
         if "vhd" in tasks and event.kind == "pulse":
             clips = clips_of(event.start, event.end, scene.clip_length)
             saliency = tuple((i * scene.clip_length, float(v)) for i, v in zip(clips, event.levels))
-            question = f"What are the highlights of {event.name}? Give each highlight's time and saliency score."
             targets = Targets(saliency=saliency, clip_length=scene.clip_length)
-            records.append(Record(video, "vhd", question, targets, scene.duration, query=f"{event.name} pulses",
+            query = f"{event.name} pulses"
+            records.append(Record(video, "vhd", question("vhd", query), targets, scene.duration, query=query,
                                   meta={**meta, "event": k}))  # fmt: skip
     if "dvc" in tasks and scene.events:
         captions = tuple((e.start, e.end, _caption(e)) for e in scene.events)
-        question = "List every event in the video with its start and end time."
-        records.append(Record(video, "dvc", question, Targets(captions=captions, clip_length=scene.clip_length),
+        records.append(Record(video, "dvc", question("dvc"), Targets(captions=captions, clip_length=scene.clip_length),
                               scene.duration, meta=meta))  # fmt: skip
     return records

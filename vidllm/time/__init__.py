@@ -9,6 +9,7 @@
 
 from vidllm.time.highlights import parse_highlights, saliency_per_clip
 from vidllm.time.parse import find_intervals, parse_captions, parse_intervals, parse_time, tokens_to_digits
+from vidllm.time.ranked import parse_ranked_intervals
 from vidllm.time.schemes import SCHEMES, BinScheme, FrameScheme, TextScheme, TimeScheme, VTGLLMScheme, get_scheme
 
 __all__ = [
@@ -23,6 +24,7 @@ __all__ = [
     "parse_captions",
     "parse_highlights",
     "parse_intervals",
+    "parse_ranked_intervals",
     "parse_time",
     "saliency_per_clip",
     "tokens_to_digits",

@@ -17,6 +17,7 @@ from pathlib import Path
 from vidllm.config import load_config
 from vidllm.data.load import FORMATS
 from vidllm.models.config import LoraSettings, ModelConfig
+from vidllm.synthetic.dataset import SyntheticDataConfig
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DEEPSPEED_DIR = REPO_ROOT / "configs" / "deepspeed"
@@ -50,6 +51,11 @@ class DataConfig:
         shuffle: Shuffle the records each epoch (seeded; ``false`` keeps file order).
         max_consecutive_failures: After this many unusable records in a row the run stops with the last reason
             (a wrong ``video_root`` should not silently skip the whole data set).
+        mix: Sampling weights per task (``{mr: 1, tad: 1}``) or, with ``mix_by: file``, per file of ``files``; each
+            epoch then draws the groups at these ratios (:mod:`vidllm.data.mix`). ``null``: every record once.
+        mix_by: What the keys of ``mix`` name: ``task`` or ``file`` (a file as listed, its name or its stem).
+        synthetic: Draw fresh synthetic samples (:mod:`vidllm.synthetic.dataset`) instead of reading ``files``;
+            frames are rendered at ``fps`` (``num_frames`` is not used).
     """
 
     files: list[str] = field(default_factory=list, metadata={"help": "instruction files (json / jsonl)"})
@@ -69,6 +75,11 @@ class DataConfig:
     num_workers: int = field(default=4, metadata={"help": "data-loader workers per rank"})
     shuffle: bool = field(default=True, metadata={"help": "shuffle the records each epoch"})
     max_consecutive_failures: int = field(default=64, metadata={"help": "unusable records in a row before stopping"})
+    mix: dict[str, float] | None = field(default=None, metadata={"help": "sampling weights per task or file"})
+    mix_by: str = field(default="task", metadata={"help": "what data.mix weights", "choices": ["task", "file"]})
+    synthetic: SyntheticDataConfig | None = field(
+        default=None, metadata={"help": "train on fresh synthetic samples instead of files (vidllm.synthetic)"}
+    )
 
     def __post_init__(self):
         if self.fps is not None and self.num_frames is not None:
@@ -86,8 +97,16 @@ class DataConfig:
                 raise ValueError(f"data.{name} must be >= 1, got {value}")
         if self.num_workers < 0:
             raise ValueError(f"data.num_workers must be >= 0, got {self.num_workers}")
+        if isinstance(self.synthetic, dict):
+            self.synthetic = SyntheticDataConfig(**self.synthetic)
+        if self.synthetic is not None and self.fps is None:
+            raise ValueError("data.synthetic renders frames at data.fps; set data.fps (e.g. 2.0), not num_frames")
         if self.min_pixels and self.max_pixels and self.min_pixels > self.max_pixels:
             raise ValueError(f"data.min_pixels={self.min_pixels} > data.max_pixels={self.max_pixels}")
+        if self.mix is not None:
+            from vidllm.data.mix import check_weights
+
+            self.mix = check_weights(self.mix)
 
 
 @dataclass
@@ -335,8 +354,10 @@ class TrainConfig:
         """
         if not self.model.path:
             raise ValueError("model.path is empty; set it to a local checkpoint folder (model.path=/models/...)")
-        if not self.data.files:
-            raise ValueError("data.files is empty; list the instruction files (data.files=[train.json])")
+        if not self.data.files and self.data.synthetic is None:
+            raise ValueError(
+                "data.files is empty; list the instruction files (data.files=[train.json]) or set data.synthetic"
+            )
         if not self.checkpoint.output_dir:
             raise ValueError("checkpoint.output_dir is empty; set the run folder (checkpoint.output_dir=runs/x)")
 

@@ -308,7 +308,7 @@ class ConcatRecords(Sequence):
         return self.parts[k][index - (self.ends[k - 1] if k else 0)]
 
 
-def load_training_records(cfg: TrainConfig, args) -> ConcatRecords:
+def load_training_records(cfg: TrainConfig, args) -> Sequence[Record]:
     """Read and check every file of ``data.files`` (the main process builds the Arrow caches, then the others map
     them)."""
     from vidllm.data.load import load_records
@@ -328,6 +328,10 @@ def load_training_records(cfg: TrainConfig, args) -> ConcatRecords:
             parts.append(records)
     records = ConcatRecords(parts)
     logger.info("%d training records from %d files", len(records), len(d.files))
+    if d.mix:  # MR + TAD (or any groups) at configured ratios
+        from vidllm.data.mix import mix_records
+
+        return mix_records(records, parts, d.files, d.mix, by=d.mix_by, seed=cfg.optim.seed)
     return records
 
 
@@ -355,6 +359,17 @@ def build_dataset(cfg: TrainConfig, adapter, records: Sequence[Record], *, distr
         max_consecutive_failures=d.max_consecutive_failures,
     )
     return dataset, VideoBatchCollator(adapter, ensure_video=distributed)
+
+
+def build_synthetic_dataset(cfg: TrainConfig, adapter, args):
+    """Fresh synthetic samples (``data.synthetic``): by default one per training slot, so no sample repeats."""
+    from vidllm.synthetic.dataset import SyntheticInstructionDataset
+
+    o = cfg.optim
+    slots = max(o.max_steps, 1) * o.batch_size * o.grad_accum * args.world_size
+    dataset = SyntheticInstructionDataset(cfg.data.synthetic, adapter, fps=cfg.data.fps, num_samples=slots)
+    logger.info("synthetic data: %d fresh samples (%s frames)", len(dataset), cfg.data.synthetic.frames)
+    return dataset, VideoBatchCollator(adapter, ensure_video=args.world_size > 1)
 
 
 # ------------------------------------------------------------------------------------------------------ 4. resume
@@ -417,8 +432,11 @@ def setup(cfg: TrainConfig, *, callbacks: Sequence[Any] = ()) -> TrainJob:
     )
     set_seed(cfg.optim.seed)  # LoRA and new modules start the same on every rank and every run
     adapter = build_adapter(cfg, args)
-    records = load_training_records(cfg, args)
-    dataset, collator = build_dataset(cfg, adapter, records, distributed=args.world_size > 1)
+    if cfg.data.synthetic is not None:
+        dataset, collator = build_synthetic_dataset(cfg, adapter, args)
+    else:
+        records = load_training_records(cfg, args)
+        dataset, collator = build_dataset(cfg, adapter, records, distributed=args.world_size > 1)
     o = cfg.optim
     learning_rates = {
         "llm": o.lr,

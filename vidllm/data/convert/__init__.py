@@ -18,6 +18,9 @@ CONVERTERS: dict[str, str] = {
     "youcook2": "vidllm.data.convert.youcook2",  # youcookii_annotations_trainval.json
     "didemo": "vidllm.data.convert.didemo",  # {train,val,test}_data.json, 5-s chunks
     "tvsum": "vidllm.data.convert.tvsum",  # ydata-tvsum50-anno.tsv (+ ydata-tvsum50-info.tsv)
+    "charades_tad": "vidllm.data.convert.charades_tad",  # Charades_v1_{train,test}.csv (+ Charades_v1_classes.txt)
+    "activitynet_tad": "vidllm.data.convert.activitynet_tad",  # activity_net.v1-3.min.json
+    "ego4d_mq": "vidllm.data.convert.ego4d_mq",  # Ego4D moments_{train,val}.json
 }
 
 

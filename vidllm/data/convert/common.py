@@ -8,7 +8,9 @@ from a named template set, targets in seconds) and the evaluation ground truth i
 * ``dvc``: ``{"annotations": [{"image_id", "id", "duration", "segments", "pure_cap"}]}``, in a file whose name
   starts with the split (``val.``): the official evaluator takes the split from it;
 * ``hd``: QVHighlights JSON lines ``{"qid", "query", "duration", "vid", "relevant_clip_ids", "saliency_scores",
-  "relevant_windows"}``.
+  "relevant_windows"}``;
+* ``tad``: ActivityNet's detection form ``{"database": {vid: {"subset", "duration", "annotations": [{"segment",
+  "label"}]}}}`` (:mod:`vidllm.data.convert.tad`).
 
 :func:`write_converted` writes ``<name>_<split>.vtg_it.json`` (VTG-IT schema, answers in the chosen scheme) and
 ``<split>.tvg.caption_coco_format.json`` / ``<split>.dvc.caption_coco_format.json`` / ``<split>.highlight.jsonl``.
@@ -36,6 +38,7 @@ GT_FILES = {
     "tvg": "{split}.tvg.caption_coco_format.json",
     "dvc": "{split}.dvc.caption_coco_format.json",
     "hd": "{split}.highlight.jsonl",
+    "tad": "{split}.tad.json",
 }
 """Ground-truth file names per kind (``vidllm score tvg|dvc|hd|qvhl`` reads them)."""
 

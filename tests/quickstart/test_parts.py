@@ -1,0 +1,114 @@
+"""The quickstart's parts: constant-span baseline, synthetic training stream, scratch model, settings."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from vidllm.config import ConfigError
+from vidllm.quickstart.baselines import best_constant_span, span_ious
+from vidllm.quickstart.config import QuickstartConfig, load_quickstart_config
+from vidllm.synthetic.dataset import SyntheticDataConfig, draw_record, draw_sample, hide_time
+from vidllm.synthetic.render import BACKGROUND
+
+spans = st.tuples(st.floats(0, 30), st.floats(0.5, 10)).map(lambda p: (p[0], p[0] + p[1]))
+
+
+@given(st.lists(spans, min_size=1, max_size=20), st.lists(spans, min_size=1, max_size=20))
+@settings(max_examples=50, deadline=None)
+def test_span_ious_are_ious(cands, targets):
+    ious = span_ious(np.array(cands), np.array(targets))
+    assert ious.shape == (len(cands), len(targets))
+    assert np.all((ious >= 0) & (ious <= 1 + 1e-12))
+    np.testing.assert_allclose(np.diag(span_ious(np.array(cands), np.array(cands))), 1.0)
+
+
+def test_best_constant_span_by_hand():
+    # Two answers at 0-4 s, one at 10-14 s: 0-4 hits two of three at IoU >= 0.5.
+    assert best_constant_span(np.array([[0, 4], [0, 4], [10, 14]])) == (0.0, 4.0)
+    # Ties in hits go to the higher mean IoU: 2-6 overlaps both 0-6 and 2-8 by 4/6.
+    start, end = best_constant_span(np.array([[0, 6], [2, 8]]))
+    assert span_ious(np.array([[start, end]]), np.array([[0, 6], [2, 8]])).min() >= 0.5
+
+
+@given(st.lists(spans, min_size=1, max_size=15))
+@settings(max_examples=30, deadline=None)
+def test_best_constant_span_beats_every_target_as_a_constant(targets):
+    targets = np.round(np.array(targets) * 2) / 2  # on the 0.5-s grid, so every target is a candidate
+    targets = targets[targets[:, 1] > targets[:, 0]]
+    if len(targets) == 0:
+        return
+    best = np.array([best_constant_span(targets)])
+    hits = (span_ious(best, targets) >= 0.5).mean()
+    assert all(hits >= (span_ious(t[None], targets) >= 0.5).mean() for t in targets)
+
+
+def test_stream_samples_are_deterministic_and_fresh():
+    cfg = SyntheticDataConfig(size=28)
+    a, b = draw_sample(cfg, 5, fps=2.0), draw_sample(cfg, 5, fps=2.0)
+    assert a[0] == b[0] and np.array_equal(a[1], b[1]) and np.array_equal(a[2], b[2])
+    assert a[1].shape == (32, 28, 28, 3) and a[2][1] == 0.5
+    prompts = {draw_record(cfg, i)[0].prompt + str(draw_record(cfg, i)[0].targets) for i in range(50)}
+    assert len(prompts) > 40  # fresh scenes, not a small fixed set
+
+
+def test_blind_frames_hide_time_only():
+    real = draw_sample(SyntheticDataConfig(), 3, fps=2.0)
+    shuffled = draw_sample(SyntheticDataConfig(frames="shuffled"), 3, fps=2.0)
+    blank = draw_sample(SyntheticDataConfig(frames="blank"), 3, fps=2.0)
+    assert real[0] == shuffled[0] == blank[0]  # same question and answer
+    as_set = lambda frames: sorted(f.tobytes() for f in frames)  # noqa: E731
+    assert as_set(real[1]) == as_set(shuffled[1]) and not np.array_equal(real[1], shuffled[1])
+    assert np.all(blank[1] == BACKGROUND)
+    with pytest.raises(ValueError, match="valid: real, shuffled, blank"):
+        hide_time(real[1], "reversed", np.random.default_rng(0))
+
+
+def test_config_checks():
+    cfg = QuickstartConfig(ablation=["all"])
+    names = [name for name, _, _ in cfg.runs()]
+    assert names[:2] == ["time_embedding", "blind_time_embedding"]
+    assert "numpro" in names and len(names) == len(set(names))
+    with pytest.raises(ValueError, match="valid: plain, frame_text"):
+        QuickstartConfig(variant="nope")
+    with pytest.raises(ValueError, match="scenes.size=32 but model.frame=28"):
+        QuickstartConfig(scenes=SyntheticDataConfig(size=32))
+    with pytest.raises(ConfigError, match="steps"):
+        load_quickstart_config(None, ["steps=0"])
+    assert load_quickstart_config(None, ["scenes.num_events=[1,1]"]).scenes.num_events == [1, 1]
+
+
+def test_scratch_model_loads_as_qwen2_vl(tmp_path):
+    from vidllm.models import ModelConfig, load_model
+    from vidllm.quickstart.model import ScratchModelConfig, count_parameters, write_scratch_model
+
+    folder = write_scratch_model(tmp_path / "m", ScratchModelConfig())
+    assert 0.5e6 < count_parameters(folder) < 1e6
+    adapter = load_model(ModelConfig(family="qwen2_vl", path=str(folder), device="cpu", dtype="float32"))
+    tokens = adapter.processor.tokenizer.tokenize(" the yellow triangle moves left")
+    assert len(tokens) == 5  # the benchmark's words are single tokens
+    record, frames, times = draw_sample(SyntheticDataConfig(), 0, fps=2.0)
+    sample = adapter.build_inputs(
+        [{"role": "user", "content": [{"type": "video"}, {"type": "text", "text": record.prompt}]}], [(frames, times)]
+    )
+    video_tokens = int((sample["input_ids"] == adapter.model.config.video_token_id).sum())
+    assert video_tokens == len(frames) // 2  # one token per 2-frame group of 28x28 frames
+
+
+def test_shipped_synthetic_config_trains_through_the_recipe(tmp_path):
+    from pathlib import Path
+
+    from vidllm.quickstart.model import ScratchModelConfig, write_scratch_model
+    from vidllm.train.config import load_train_config
+    from vidllm.train.recipe import run
+
+    init = write_scratch_model(tmp_path / "init", ScratchModelConfig())
+    repo = Path(__file__).resolve().parents[2]
+    cfg = load_train_config(repo / "train_configs" / "synthetic_scratch.yaml", [
+        f"model.path={init}", f"checkpoint.output_dir={tmp_path / 'run'}", "optim.max_steps=2",
+        "optim.batch_size=2", "data.num_workers=0", "data.synthetic.frames=shuffled",
+    ])  # fmt: skip
+    out = run(cfg)
+    assert (out / "vidllm.json").is_file() and (out / "trainer_state.json").is_file()

@@ -1,0 +1,56 @@
+"""The ``vidllm quickstart`` subcommand (wired into :mod:`vidllm.cli` by :func:`add_subcommands`).
+
+vidllm quickstart [--config FILE] [key=value ...]     e.g. output_dir=qs steps=1500 ablation=[all]
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable
+
+
+def _add_quickstart(sub: argparse._SubParsersAction) -> None:
+    text = (
+        "generate a synthetic grounding benchmark, train a tiny time-aware Qwen2-VL from scratch on the CPU, "
+        "evaluate it and compare it with a blind model and the best constant answer"
+    )
+    p = sub.add_parser("quickstart", help="the whole toolkit offline on a CPU (~15 min)", description=text)
+    p.add_argument("--config", help="a YAML setting fields of vidllm.quickstart.config.QuickstartConfig")
+    p.add_argument("overrides", nargs="*", metavar="key=value", help="e.g. output_dir=qs steps=1500 ablation=[all]")
+
+
+def print_summary(summary) -> None:
+    """The summary table with rich, and where the files are."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from vidllm.quickstart.run import METRICS, timeline_plot
+
+    table = Table(title=f"held-out synthetic moment retrieval ({summary.questions} questions)")
+    table.add_column("model")
+    for m in METRICS:
+        table.add_column(m, justify="right")
+    table.add_column("train min", justify="right")
+    for r in summary.rows:
+        table.add_row(f"{r.name}\n[dim]{r.description}[/dim]", *(f"{r.metrics[m]:.1f}" for m in METRICS),
+                      f"{r.minutes:.1f}")  # fmt: skip
+    console = Console()
+    console.print(table)
+    out = summary.output_dir
+    console.print(f"summary: {out / 'summary.md'}\ntimeline: {timeline_plot(out, summary.rows[0].name)}",
+                  highlight=False)  # fmt: skip
+
+
+def run_quickstart(args: argparse.Namespace) -> int:
+    """Run ``vidllm quickstart``."""
+    from vidllm.quickstart.config import load_quickstart_config
+    from vidllm.quickstart.run import run
+
+    print_summary(run(load_quickstart_config(args.config, args.overrides)))
+    return 0
+
+
+def add_subcommands(sub: argparse._SubParsersAction) -> dict[str, Callable[[argparse.Namespace], int]]:
+    """Add ``quickstart`` to the ``vidllm`` parser's subcommands; returns its runner."""
+    _add_quickstart(sub)
+    return {"quickstart": run_quickstart}

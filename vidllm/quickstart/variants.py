@@ -1,0 +1,53 @@
+"""The time components the quickstart can train, by name: the rows of its ablation table.
+
+Each variant is the ``time`` / ``compression`` part of a :class:`~vidllm.models.config.ModelConfig`; everything else
+(model, data, budget) is the same for all of them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from vidllm.models.config import CompressionConfig, TimeConfig
+
+
+@dataclass(frozen=True)
+class Variant:
+    """A named choice of time components.
+
+    Attributes:
+        name: Registry key.
+        description: One line for the tables.
+        time: The time components.
+        compression: Visual token compression.
+    """
+
+    name: str
+    description: str
+    time: TimeConfig
+    compression: CompressionConfig = field(default_factory=CompressionConfig)
+
+
+VARIANTS: dict[str, Variant] = {
+    v.name: v
+    for v in (
+        Variant("plain", "text times; frame order only through M-RoPE positions", TimeConfig(scheme="text")),
+        Variant("frame_text", "text times; each frame's time written before it",
+                TimeConfig(scheme="text", frame_text=True)),
+        Variant("time_tokens", "VTG-LLM time tokens in answers and before frames",
+                TimeConfig(scheme="vtgllm", time_tokens=True, frame_text=True)),
+        Variant("time_embedding", "text times; learned time embedding added to visual tokens",
+                TimeConfig(scheme="text", time_embedding=True)),
+        Variant("slots", "time embedding, then 8 slots per video (VTG-LLM compression)",
+                TimeConfig(scheme="text", time_embedding=True), CompressionConfig(enabled=True, num_slots=8)),
+        Variant("numpro", "frame numbers drawn on frames; answers in frame numbers (NumPro)",
+                TimeConfig(scheme="frames", numpro=True)),
+    )
+}  # fmt: skip
+
+
+def get_variant(name: str) -> Variant:
+    """The variant registered as ``name``; an unknown name raises ``ValueError`` listing the valid ones."""
+    if name not in VARIANTS:
+        raise ValueError(f"unknown quickstart variant {name!r}; valid variants: {', '.join(VARIANTS)}")
+    return VARIANTS[name]
