@@ -7,6 +7,7 @@ expected and what came, so a bad file is fixed in one look instead of by reading
 from __future__ import annotations
 
 import json
+import math
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -92,3 +93,18 @@ def write_jsonl(records: list[Any], path: PathLike) -> Path:
         for r in records:
             f.write(json.dumps(r, ensure_ascii=False) + "\n")
     return path
+
+
+def read_interval(value: Any, path: PathLike | None, record: Any, field: str) -> tuple[float, float]:
+    """``value`` as ``(start, end)`` seconds; anything but two finite numbers is a :class:`DataError` naming the file,
+    record and field."""
+    ok = isinstance(value, list | tuple) and len(value) == 2
+    ok = ok and all(isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v) for v in value)
+    if not ok:
+        raise DataError(
+            f"expected an interval [start, end] of two numbers (seconds), got {value!r}",
+            path=path,
+            record=record,
+            field=field,
+        )
+    return float(value[0]), float(value[1])

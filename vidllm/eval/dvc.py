@@ -37,7 +37,7 @@ from vidllm.eval.cider import cider_d
 from vidllm.eval.iou import iou_dvc
 from vidllm.eval.java import Meteor, java_problem, ptb_tokenize
 from vidllm.eval.report import ScoreReport
-from vidllm.io import DataError, PathLike, read_json
+from vidllm.io import DataError, PathLike, read_interval, read_json
 
 logger = logging.getLogger(__name__)
 
@@ -142,7 +142,7 @@ def _parse_gt_video(ann: Any, index: int, path: PathLike | None) -> GtVideo:
     segments = ann.get("segments")
     if not isinstance(segments, list) or not segments:
         raise DataError("expected a non-empty list of [start, end]", path=path, record=key, field="segments")
-    segments = [_interval(s, path, key, "segments") for s in segments]
+    segments = [read_interval(s, path, key, "segments") for s in segments]
     captions = _gt_captions(ann, path, key)
     if len(captions) != len(segments):
         raise DataError(
@@ -194,19 +194,8 @@ def parse_video_predictions(key: str, entries: Any, *, path: PathLike | None = N
         caption = entry.get("caption")
         if not isinstance(caption, str):
             raise DataError(f"expected a string, got {caption!r}", path=path, record=record, field="caption")
-        segments.append(Segment(_interval(entry["timestamp"], path, record, "timestamp"), caption))
+        segments.append(Segment(read_interval(entry["timestamp"], path, record, "timestamp"), caption))
     return segments
-
-
-def _interval(value: Any, path: PathLike | None, record: str, field_name: str) -> tuple[float, float]:
-    """``value`` as ``(start, end)`` floats; anything but two finite numbers is a :class:`DataError`."""
-    ok = isinstance(value, list | tuple) and len(value) == 2
-    ok = ok and all(isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v) for v in value)
-    if not ok:
-        raise DataError(
-            f"expected [start, end] as two finite numbers, got {value!r}", path=path, record=record, field=field_name
-        )
-    return float(value[0]), float(value[1])
 
 
 # -------------------------------------------------------------------------------------------------------- detection

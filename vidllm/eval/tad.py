@@ -47,7 +47,7 @@ import numpy as np
 
 from vidllm.eval.iou import iou_union
 from vidllm.eval.report import ScoreReport
-from vidllm.io import DataError, PathLike, read_json
+from vidllm.io import DataError, PathLike, read_interval, read_json
 
 Interval = tuple[float, float]
 Detection = tuple[str, float, float, float]
@@ -268,19 +268,6 @@ class TadGroundTruth:
         return {(v, c): spans for c, videos in self.by_class().items() for v, spans in videos.items()}
 
 
-def _segment(value, path: PathLike, record: str, field_name: str) -> Interval:
-    ok = (
-        isinstance(value, Sequence)
-        and not isinstance(value, str)
-        and len(value) == 2
-        and all(isinstance(v, Real) and not isinstance(v, bool) and math.isfinite(v) for v in value)
-    )
-    if not ok:
-        raise DataError(f"expected a segment [start, end] of two numbers (seconds), got {value!r}", path=path,
-                        record=record, field=field_name)  # fmt: skip
-    return float(value[0]), float(value[1])
-
-
 def _label(value, path: PathLike, record: str, field_name: str) -> str:
     if not isinstance(value, str) or not value.strip():
         raise DataError(f"expected a class name, got {value!r}", path=path, record=record, field=field_name)
@@ -310,7 +297,7 @@ def ground_truth_from_obj(data, path: PathLike = "<ground truth>", *, subset: st
             where = f"annotations[{i}]"
             if not isinstance(ann, dict):
                 raise DataError("expected an object {segment, label}", path=path, record=vid, field=where)
-            s, e = _segment(ann.get("segment"), path, vid, f"{where}.segment")
+            s, e = read_interval(ann.get("segment"), path, vid, f"{where}.segment")
             items.append((s, e, _label(ann.get("label"), path, vid, f"{where}.label")))
         gt.instances[vid] = items
         duration = entry.get("duration")
@@ -348,7 +335,7 @@ def predictions_from_obj(data, path: PathLike = "<predictions>") -> dict[str, li
             where = f"[{i}]"
             if not isinstance(det, dict):
                 raise DataError("expected an object {label, score, segment}", path=path, record=vid, field=where)
-            s, e = _segment(det.get("segment"), path, vid, f"{where}.segment")
+            s, e = read_interval(det.get("segment"), path, vid, f"{where}.segment")
             score = det.get("score")
             if not (isinstance(score, Real) and not isinstance(score, bool) and math.isfinite(score)):
                 raise DataError(f"expected a finite number, got {score!r}", path=path, record=vid,

@@ -14,13 +14,12 @@ single point the IoU is 0. ``mIoU`` (not printed by the official script) is the 
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping, Sequence
 from numbers import Real
 
 from vidllm.eval.iou import iou_hull
 from vidllm.eval.report import ScoreReport
-from vidllm.io import DataError, PathLike, read_json
+from vidllm.io import DataError, PathLike, read_interval, read_json
 
 THRESHOLDS = (0.3, 0.5, 0.7)
 
@@ -75,19 +74,6 @@ def score(
     return ScoreReport("tvg", metrics, counts, notes)
 
 
-def _interval(value, path: PathLike, qid, field: str) -> list[float]:
-    ok = (
-        isinstance(value, Sequence)
-        and not isinstance(value, str)
-        and len(value) == 2
-        and all(isinstance(v, Real) and not isinstance(v, bool) and math.isfinite(v) for v in value)
-    )
-    if not ok:
-        raise DataError(f"expected an interval [start, end] of two numbers (seconds), got {value!r}", path=path,
-                        record=qid, field=field)  # fmt: skip
-    return [float(value[0]), float(value[1])]
-
-
 def load_ground_truth(path: PathLike) -> dict[int, list[float]]:
     """Read TimeChat's COCO-caption-style grounding GT: ``{"annotations": [{"id", "timestamp": [s, e]}, ...]}``."""
     data = read_json(path)
@@ -98,7 +84,8 @@ def load_ground_truth(path: PathLike) -> dict[int, list[float]]:
     for i, ann in enumerate(annotations):
         if not isinstance(ann, dict) or "id" not in ann:
             raise DataError("expected an object with an 'id'", path=path, record=f"annotations[{i}]", field="id")
-        gt[_qid(ann["id"], path, f"annotations[{i}]")] = _interval(ann.get("timestamp"), path, ann["id"], "timestamp")
+        interval = read_interval(ann.get("timestamp"), path, ann["id"], "timestamp")
+        gt[_qid(ann["id"], path, f"annotations[{i}]")] = list(interval)
     return gt
 
 
@@ -121,7 +108,7 @@ def load_predictions(path: PathLike) -> dict[int, list[list[float]]]:
         if not isinstance(spans, list):
             raise DataError(f"expected a list of [start, end] intervals, got {spans!r}", path=path, record=key,
                             field="timestamp")  # fmt: skip
-        preds[qid] = [_interval(s, path, key, f"timestamp[{k}]") for k, s in enumerate(spans)]
+        preds[qid] = [list(read_interval(s, path, key, f"timestamp[{k}]")) for k, s in enumerate(spans)]
     return preds
 
 
