@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from vidllm.config import ConfigError
+from vidllm.config import ConfigError, load_config
 from vidllm.quickstart.baselines import best_constant_span, span_ious
 from vidllm.quickstart.config import QuickstartConfig, load_quickstart_config
 from vidllm.synthetic.dataset import SyntheticDataConfig, draw_record, draw_sample, hide_time
@@ -112,3 +112,14 @@ def test_shipped_synthetic_config_trains_through_the_recipe(tmp_path):
     ])  # fmt: skip
     out = run(cfg)
     assert (out / "vidllm.json").is_file() and (out / "trainer_state.json").is_file()
+
+
+def test_shipped_eval_config_asks_what_the_stream_trains():
+    from pathlib import Path
+
+    from vidllm.eval.config import EvalConfig
+    from vidllm.synthetic.tasks import PROMPTS
+
+    repo = Path(__file__).resolve().parents[2]
+    cfg = load_config(EvalConfig, repo / "eval_configs" / "synthetic.yaml")
+    assert cfg.prompt == PROMPTS["mr"] and cfg.dataset == "synthetic"
