@@ -269,6 +269,12 @@ def run(cfg: QuickstartConfig) -> Summary:
     return summary
 
 
+def event_count(cfg: QuickstartConfig) -> str:
+    """``"1 event"`` or ``"1-3 events"``."""
+    low, high = cfg.scenes.num_events
+    return "1 event" if low == high == 1 else f"{low}-{high} events" if low != high else f"{low} events"
+
+
 def timeline_plot(out: Path, name: str) -> Path:
     """The evaluation's plot of predicted vs. true intervals for run ``name``."""
     return out / "eval" / name / "plots" / "timeline.png"
@@ -282,7 +288,7 @@ def write_summary(cfg: QuickstartConfig, summary: Summary) -> None:
         "# vidllm quickstart",
         "",
         f"Held-out: {cfg.test_videos} synthetic videos, {summary.questions} moment questions "
-        f"({cfg.scenes.num_events[0]}-{cfg.scenes.num_events[1]} events of {', '.join(cfg.scenes.kinds)} per video). "
+        f"({event_count(cfg)} of kind {' / '.join(cfg.scenes.kinds)} per video). "
         f"Model: Qwen2-VL architecture, {summary.parameters / 1e6:.2f}M parameters from scratch, "
         f"{cfg.steps} steps x {cfg.batch_size} fresh samples at {cfg.fps:g} fps.",
         "",
