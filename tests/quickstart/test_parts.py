@@ -123,3 +123,12 @@ def test_shipped_eval_config_asks_what_the_stream_trains():
     repo = Path(__file__).resolve().parents[2]
     cfg = load_config(EvalConfig, repo / "eval_configs" / "synthetic.yaml")
     assert cfg.prompt == PROMPTS["mr"] and cfg.dataset == "synthetic"
+
+
+def test_synthetic_training_needs_a_length():
+    from vidllm.train.config import load_train_config
+
+    with pytest.raises(ConfigError, match="set optim.max_steps"):
+        load_train_config(None, ["data.synthetic.seed=1", "optim.max_steps=-1", "optim.epochs=1"])
+    cfg = load_train_config(None, ["data.synthetic.num_samples=64", "optim.max_steps=-1"])
+    assert cfg.data.synthetic.num_samples == 64

@@ -323,6 +323,12 @@ class TrainConfig:
                     f"data.{name}={ours} and model.frame_{name}={theirs} differ; the frames are read and encoded "
                     f"with one pixel budget -- set only data.{name}"
                 )
+        synthetic = self.data.synthetic
+        if synthetic is not None and self.optim.max_steps <= 0 and synthetic.num_samples == 0:
+            raise ValueError(
+                "data.synthetic has no length of its own: set optim.max_steps (one fresh sample per slot) or "
+                "data.synthetic.num_samples (samples per epoch)"
+            )
         if self.deepspeed is not None:
             self.deepspeed_path()  # fail at load time, not after the model is built
 
