@@ -1,6 +1,7 @@
 """Shared test fixtures.
 
-``../shared/data`` (beside the checkout) holds real benchmark files; tests that read them skip when it is absent.
+``tests/fixtures/benchmarks`` holds the real benchmark files the parity tests read (sources and licences in its
+README); ``VIDLLM_SHARED_DATA`` points the fixture at another copy.
 """
 
 from __future__ import annotations
@@ -14,12 +15,12 @@ import pytest
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 REPO = Path(__file__).resolve().parents[1]
-SHARED_DATA = Path(os.environ.get("VIDLLM_SHARED_DATA", REPO.parent / "shared" / "data"))
+SHARED_DATA = Path(os.environ.get("VIDLLM_SHARED_DATA", REPO / "tests" / "fixtures" / "benchmarks"))
 
 
 @pytest.fixture(scope="session")
 def shared_data() -> Path:
-    """Folder of the real benchmark files (``../shared/data``); skips the test when it is not there."""
+    """Folder of the real benchmark files (``tests/fixtures/benchmarks``)."""
     if not SHARED_DATA.is_dir():
-        pytest.skip(f"real benchmark files not found at {SHARED_DATA} (set VIDLLM_SHARED_DATA)")
+        raise FileNotFoundError(f"real benchmark files not found at {SHARED_DATA} (unset VIDLLM_SHARED_DATA)")
     return SHARED_DATA

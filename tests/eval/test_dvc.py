@@ -21,7 +21,7 @@ from vidllm.io import DataError
 
 needs_java = pytest.mark.skipif(not java_available(), reason="needs Java and the pycocoevalcap jars")
 
-# TimeChat's eval_dvc.py on ../shared/data/youcook2 (as printed, see ../shared/data/README.md).
+# TimeChat's eval_dvc.py on the YouCook2 fixture (as printed, see tests/fixtures/benchmarks/README.md).
 OFFICIAL = {
     "CIDER": 2.8,
     "METEOR": 1.1,

@@ -13,7 +13,7 @@ from sklearn.metrics import precision_recall_curve as sk_precision_recall_curve
 from vidllm.eval import highlights as hl
 from vidllm.io import DataError, read_json, read_jsonl
 
-OFFICIAL = {  # TimeChat's eval_vhd.py on example_pred.timechat.json (../shared/data/README.md)
+OFFICIAL = {  # TimeChat's eval_vhd.py on example_pred.timechat.json (tests/fixtures/benchmarks/README.md)
     "HL-min-Fair-mAP": 28.8,
     "HL-min-Fair-Hit1": 24.61,
     "HL-min-Good-mAP": 22.8,

@@ -123,7 +123,7 @@ def test_timechat_highlight_file_needs_match_number_false(shared_data, gt):
         qvhl.score(pred, gt)
     assert "match_number=False" in str(e.value)
     report = qvhl.score(pred, gt, match_number=False)
-    assert report.metrics == {  # TimeChat's official numbers (../shared/data/README.md)
+    assert report.metrics == {  # TimeChat's official numbers (tests/fixtures/benchmarks/README.md)
         "HL-min-Fair-mAP": 28.8,
         "HL-min-Fair-Hit1": 24.61,
         "HL-min-Good-mAP": 22.8,

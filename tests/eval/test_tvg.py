@@ -10,7 +10,7 @@ from vidllm.io import DataError
 
 
 def test_official_numbers_on_timechat_example(shared_data):
-    """TimeChat's eval_tvg.py --sample prints 9.0 / 3.4 / 1.4 on these files (../shared/data/README.md)."""
+    """TimeChat's eval_tvg.py --sample prints 9.0 / 3.4 / 1.4 on these files (tests/fixtures/benchmarks/README.md)."""
     report = score_files(
         shared_data / "charades_sta" / "example_pred.timechat.json",
         shared_data / "charades_sta" / "test.caption_coco_format.json",

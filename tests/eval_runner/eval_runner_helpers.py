@@ -1,7 +1,7 @@
 """Builders of the evaluation-runner tests: small benchmark cuts with stand-in videos, configs, a scripted adapter.
 
-Ground truth comes from the real files in ../shared/data (a handful of entries each); videos are rendered stand-ins
-(vidllm.synthetic) written as mp4 under the GT's video names.
+Ground truth comes from the real files in tests/fixtures/benchmarks (a handful of entries each); videos are
+rendered stand-ins (vidllm.synthetic) written as mp4 under the GT's video names.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """Ground truth -> queries, answers -> parsed, parsed -> official prediction files and scores.
 
 The scoring path of the runner is checked against the numbers the official evaluators print on TimeChat's example
-predictions (../shared/data/README.md), fed in as if a model had answered them.
+predictions (tests/fixtures/benchmarks/README.md), fed in as if a model had answered them.
 """
 
 from __future__ import annotations

@@ -367,9 +367,7 @@ def test_eval_runner_with_family_longva(longva_folder, tmp_path):
     from vidllm.synthetic import SceneSpec, render, sample_scene
     from vidllm.video.extract import write_clip
 
-    shared = REPO.parent / "shared" / "data" / "charades_sta" / "test.caption_coco_format.json"
-    if not shared.is_file():
-        pytest.skip("../shared/data/charades_sta is not here")
+    shared = REPO / "tests" / "fixtures" / "benchmarks" / "charades_sta" / "test.caption_coco_format.json"
     annotations = json.loads(shared.read_text())["annotations"][:2]
     gt = tmp_path / "test.caption_coco_format.json"
     gt.write_text(json.dumps({"annotations": annotations}))

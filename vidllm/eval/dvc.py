@@ -10,7 +10,7 @@ For every ground-truth video (in GT-file order) and its predicted ``(timestamp, 
 - **paragraph** CIDEr-D / METEOR of the joined captions, corpus-level.
 
 Every number is the mean over all GT videos (a video without predictions scores 0), x100 and rounded to one
-decimal as the official prints it. ``../shared/docs/scoring-conventions.md`` section 4 lists the conventions and
+decimal as the official prints it. ``docs/scoring-conventions.md`` section 4 lists the conventions and
 quirks reproduced here; the notes of the returned report say which of them affected a given run.
 
 CIDEr needs the Stanford PTB tokenizer and METEOR its jar, both Java (see :mod:`vidllm.eval.java`). Without Java

@@ -1,7 +1,7 @@
 """Highlight detection on QVHighlights, scored as TimeChat's ``metrics/vhd/eval_vhd.py`` scores it.
 
 The same math is moment_detr's ``standalone_eval`` highlight part, so :mod:`vidllm.eval.qvhl` reuses it.
-``../shared/docs/scoring-conventions.md`` section 2 describes every step; in short, per query:
+``docs/scoring-conventions.md`` section 2 describes every step; in short, per query:
 
 - the GT is a ``(int(duration / 2), 3)`` grid of annotator scores 0-4 per 2-s clip, zero outside
   ``relevant_clip_ids``, binarised per annotator at >= 2 (Fair), >= 3 (Good) or >= 4 (VeryGood);

@@ -2,7 +2,7 @@
 
 The forms agree mathematically whenever two intervals overlap, but not in their floating-point results at exact
 thresholds, nor on reversed or empty intervals. A scorer that must reproduce an official number uses the form that
-evaluator uses (``../shared/docs/scoring-conventions.md`` says which); everything else uses :func:`iou_hull`.
+evaluator uses (``docs/scoring-conventions.md`` says which); everything else uses :func:`iou_hull`.
 Intervals are ``(start, end)`` in seconds.
 """
 

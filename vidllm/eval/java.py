@@ -6,7 +6,7 @@ over pipes. Starting a JVM costs time (about 0.2 s for the tokenizer, 10-15 s fo
 paraphrase table), so :func:`ptb_tokenize` tokenizes a whole batch of sentences in one call and :class:`Meteor` keeps
 one process alive for as many calls as you make.
 
-The behaviour follows the wrappers TimeChat's ``metrics/dvc`` uses (``../shared/docs/scoring-conventions.md``
+The behaviour follows the wrappers TimeChat's ``metrics/dvc`` uses (``docs/scoring-conventions.md``
 section 4): same command lines, same punctuation filter, same METEOR line protocol and key order.
 """
 

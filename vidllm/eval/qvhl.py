@@ -5,7 +5,7 @@ A submission is JSONL, one query per line::
     {"qid": 2579, "query": "...", "vid": "...",
      "pred_relevant_windows": [[start, end, score], ...], "pred_saliency_scores": [one float per 2-s clip]}
 
-``../shared/docs/scoring-conventions.md`` section 3 describes the moment-retrieval part; the highlight part is
+``docs/scoring-conventions.md`` section 3 describes the moment-retrieval part; the highlight part is
 section 2 (:mod:`vidllm.eval.highlights`). In short:
 
 - **mAP**: per query, the first 10 windows in list order, stably sorted by descending score, greedily matched to

@@ -1,6 +1,6 @@
 """Single-moment temporal grounding (Charades-STA style), scored as TimeChat's ``metrics/tvg/eval_tvg.py`` does.
 
-Conventions reproduced (``../shared/docs/scoring-conventions.md`` section 1):
+Conventions reproduced (``docs/scoring-conventions.md`` section 1):
 
 * IoU is the hull form (:func:`vidllm.eval.iou.iou_hull`); a reversed or zero-length prediction scores 0.
 * Only the first predicted interval counts; an empty list is a miss that stays in the denominator.

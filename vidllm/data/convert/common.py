@@ -2,7 +2,7 @@
 
 A converter reads one official annotation file and returns a :class:`Converted`: the instruction records (questions
 from a named template set, targets in seconds) and the evaluation ground truth in the forms ``vidllm score`` reads
-(``../shared/docs/scoring-conventions.md``):
+(``docs/scoring-conventions.md``):
 
 * ``tvg``: TimeChat's COCO-caption style ``{"annotations": [{"image_id", "caption", "timestamp": [s, e], "id"}]}``;
 * ``dvc``: ``{"annotations": [{"image_id", "id", "duration", "segments", "pure_cap"}]}``, in a file whose name
