@@ -28,5 +28,5 @@ fi
 # torch first and pinned, so that nothing below pulls another (CUDA, several GB) build of it
 # shellcheck disable=SC2086
 .venv/bin/python -m pip install -q $TORCH_SPEC
-.venv/bin/python -m pip install -q -e ".[dev,torchcodec,deepspeed,demo]"
+.venv/bin/python -m pip install -q -e ".[dev,torchcodec,decord,deepspeed,demo]"
 echo "setup: done ($(.venv/bin/python -c 'import torch, transformers; print("torch", torch.__version__, "transformers", transformers.__version__)'))"

@@ -1,8 +1,8 @@
 """Question templates: named sets (``timechat``, ``vtgllm``, ``numpro``) of phrasings per task, and eval prompts.
 
-The templates are data files in the repository's ``annotation/`` folder (``annotation/README.md`` names the source
-of each): ``prompt_sets.json`` maps ``set -> task -> file``, each file holds ``{"0": template, "1": ...}``, and
-``eval_prompts.json`` holds one evaluation prompt per set and task.
+The templates are package data in ``vidllm/assets/prompts/`` (the checkout's ``annotation/`` points there; its
+``README.md`` names the source of each): ``prompt_sets.json`` maps ``set -> task -> file``, each file holds
+``{"0": template, "1": ...}``, and ``eval_prompts.json`` holds one evaluation prompt per set and task.
 
 >>> import random
 >>> rng = random.Random(0)
@@ -20,13 +20,14 @@ import os
 import random
 from pathlib import Path
 
+from vidllm.assets import asset_dir
 from vidllm.io import DataError, read_json
 
 QUERY = "<query_placeholder>"
 DATASET = "<dataset_placeholder>"
 
-ANNOTATION_DIR = Path(os.environ.get("VIDLLM_ANNOTATION_DIR", Path(__file__).resolve().parents[2] / "annotation"))
-"""Where the template files are: the checkout's ``annotation/`` (set ``VIDLLM_ANNOTATION_DIR`` to move it)."""
+ANNOTATION_DIR = Path(os.environ.get("VIDLLM_ANNOTATION_DIR") or asset_dir("prompts"))
+"""Where the template files are: the package's ``assets/prompts`` (set ``VIDLLM_ANNOTATION_DIR`` to use others)."""
 
 
 def _dir(directory: str | os.PathLike | None) -> Path:
@@ -37,8 +38,8 @@ def _dir(directory: str | os.PathLike | None) -> Path:
 def _read(path: Path):
     if not path.is_file():
         raise FileNotFoundError(
-            f"{path}: no such template file; the templates live in the repository's annotation/ folder "
-            "(set VIDLLM_ANNOTATION_DIR if it is elsewhere)"
+            f"{path}: no such template file; the templates ship in the vidllm package (assets/prompts); "
+            "check VIDLLM_ANNOTATION_DIR if it is set"
         )
     return read_json(path)
 

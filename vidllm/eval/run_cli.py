@@ -17,10 +17,11 @@ import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from vidllm.assets import asset_dir
 from vidllm.config import load_config
 from vidllm.eval.config import BENCHMARK_NAMES, EvalConfig
 
-EVAL_CONFIG_DIR = Path(os.environ.get("VIDLLM_EVAL_CONFIGS", Path(__file__).resolve().parents[2] / "eval_configs"))
+EVAL_CONFIG_DIR = Path(os.environ.get("VIDLLM_EVAL_CONFIGS") or asset_dir("eval_configs"))
 """Where ``--dataset NAME`` looks for ``NAME.yaml`` when no ``--config`` is given."""
 
 KINDS: dict[str, tuple[str, ...]] = {"mr": ("mr",), "hd": ("vhd",), "dvc": ("dvc",), "vs": ("vs",), "tad": ("tad",)}

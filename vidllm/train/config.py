@@ -14,14 +14,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from vidllm.assets import asset_dir
 from vidllm.config import load_config
 from vidllm.data.load import FORMATS
 from vidllm.models.config import LoraSettings, ModelConfig
 from vidllm.synthetic.dataset import SyntheticDataConfig
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-DEEPSPEED_DIR = REPO_ROOT / "configs" / "deepspeed"
-"""Where the shipped DeepSpeed JSON files live; ``deepspeed: zero2`` names ``configs/deepspeed/zero2.json``."""
+DEEPSPEED_DIR = asset_dir("deepspeed")
+"""Where the shipped DeepSpeed JSON files live (package data; the checkout's ``configs/deepspeed/`` points there);
+``deepspeed: zero2`` names ``zero2.json`` in it."""
 
 SCHEDULERS = ("linear", "cosine", "cosine_with_min_lr", "constant", "constant_with_warmup", "polynomial")
 REPORTERS = ("tensorboard", "wandb")
