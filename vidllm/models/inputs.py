@@ -8,6 +8,7 @@ keep the assistant turns only (from the first token after ``<|im_start|>assistan
 from __future__ import annotations
 
 import copy
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -163,18 +164,20 @@ def _render(processor, messages: Sequence[dict], add_generation_prompt: bool) ->
     return processor.apply_chat_template(list(messages), tokenize=False, add_generation_prompt=add_generation_prompt)
 
 
-def _expand(text: str, pad: str, expansions: Sequence[str], start: int = 0) -> tuple[str, int]:
-    """Replace the video placeholders of ``text`` in order, beginning with ``expansions[start]``."""
-    pieces = text.split(pad)
+def _expand(text: str, pad: str, expansions: Sequence[str], wrapped: str | None = None) -> tuple[str, int]:
+    """Replace the video placeholders of ``text`` in order; where ``wrapped`` (a text around ``pad``) stands, it is
+    replaced whole, else ``pad`` alone."""
+    pattern = re.escape(pad) if wrapped is None else f"{re.escape(wrapped)}|{re.escape(pad)}"
+    pieces = re.split(pattern, text)
     used = len(pieces) - 1
-    if start + used > len(expansions):
+    if used > len(expansions):
         raise ValueError(
-            f"the prompt has {start + used} video placeholders but {len(expansions)} videos were given; "
+            f"the prompt has {used} video placeholders but {len(expansions)} videos were given; "
             "pass one video per {'type': 'video'} part"
         )
     out = [pieces[0]]
     for i, piece in enumerate(pieces[1:]):
-        out.append(expansions[start + i])
+        out.append(expansions[i])
         out.append(piece)
     return "".join(out), used
 
@@ -186,6 +189,7 @@ def tokenize_conversation(
     *,
     add_generation_prompt: bool,
     video_pad: str,
+    wrapped_pad: str | None = None,
 ) -> tuple[list[int], list[int] | None]:
     """Render, expand the video placeholders and tokenize; label the assistant turns.
 
@@ -195,6 +199,8 @@ def tokenize_conversation(
         expansions: The expansion text of each video, in order.
         add_generation_prompt: End with the assistant prompt (generation); no labels then.
         video_pad: The video placeholder token.
+        wrapped_pad: A text around ``video_pad`` (e.g. ``<|vision_start|><|video_pad|><|vision_end|>``) that an
+            expansion replaces whole where the prompt holds it, as Qwen3-VL's processor of its release does.
 
     Returns:
         ``(input_ids, labels)``; ``labels`` is ``None`` when no assistant turn is trained on.
@@ -203,7 +209,7 @@ def tokenize_conversation(
         ValueError: When the chat template is not prefix-stable (a turn's rendering changes later ones).
     """
     full = _render(processor, messages, add_generation_prompt)
-    text, used = _expand(full, video_pad, expansions)
+    text, used = _expand(full, video_pad, expansions, wrapped_pad)
     if used != len(expansions):
         raise ValueError(f"{len(expansions)} videos were given but the prompt has {used} video placeholders")
     spans: list[tuple[int, int]] = []
@@ -211,8 +217,8 @@ def tokenize_conversation(
         for i, m in enumerate(messages):
             if m.get("role") != "assistant":
                 continue
-            before = _expand(_render(processor, messages[:i], True), video_pad, expansions)[0]
-            through = _expand(_render(processor, messages[: i + 1], False), video_pad, expansions)[0]
+            before = _expand(_render(processor, messages[:i], True), video_pad, expansions, wrapped_pad)[0]
+            through = _expand(_render(processor, messages[: i + 1], False), video_pad, expansions, wrapped_pad)[0]
             if not (text.startswith(through) and through.startswith(before)):
                 raise ValueError(
                     "the chat template renders earlier turns differently once later turns follow; "
