@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 import pytest
@@ -14,6 +15,9 @@ import pytest
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 REPO = Path(__file__).resolve().parents[1]
+# Test-only helpers shared across test folders (tests/tiny_models.py) import by module name.
+if str(REPO / "tests") not in sys.path:
+    sys.path.insert(0, str(REPO / "tests"))
 SHARED_DATA = Path(os.environ.get("VIDLLM_SHARED_DATA", REPO.parent / "shared" / "data"))
 
 

@@ -17,6 +17,8 @@ import numpy as np
 import pytest
 import torch
 from safetensors import safe_open
+from tiny_longva import CLIP_FOLDER, write_tiny_longva
+from tiny_models import component_settings, synthetic_video, video_messages
 
 from vidllm.models import LoraSettings, ModelConfig, get_adapter, load_model
 from vidllm.models.checkpoint import unwrap
@@ -29,8 +31,6 @@ from vidllm.models.longva_weights import (
     to_llava_key,
     to_vidllm_key,
 )
-from vidllm.testing import component_settings, synthetic_video, video_messages
-from vidllm.testing_longva import CLIP_FOLDER, write_tiny_longva
 
 REPO = Path(__file__).resolve().parents[2]
 TOKENS = 4  # 28x28 frames, 7-px patches: a 4x4 grid pooled 2x2

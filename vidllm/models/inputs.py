@@ -141,23 +141,62 @@ def encode_pixels(
         frames: ``uint8`` array of shape ``(T, H, W, 3)``.
         min_pixels: Per-frame lower bound (``None``: the processor's).
         max_pixels: Per-frame upper bound (``None``: the processor's).
-        per_video_budget: The processor's ``size`` bounds the whole video (Qwen3-VL) rather than one frame.
+        per_video_budget: The processor's ``size`` bounds the whole video (Qwen3-VL) rather than one frame. With a
+            bound set, every frame is then sized here as qwen-vl-utils' per-frame ``smart_resize`` sizes it
+            (:func:`per_frame_size`), resized with the processor's own filter, and given to the processor as is.
 
     Returns:
         ``pixel_values_videos`` of shape `(t * h * w, patch_dim)` and ``video_grid_thw`` of shape `(1, 3)`.
     """
     kwargs: dict[str, Any] = {"do_sample_frames": False, "return_tensors": "pt", "cap_pixels_per_frame": False}
     if min_pixels is not None or max_pixels is not None:
-        size = dict(video_processor.size)
-        patch = video_processor.temporal_patch_size
-        scale = (frames.shape[0] + (-frames.shape[0] % patch)) if per_video_budget else 1
-        if min_pixels is not None:
-            size["shortest_edge"] = min_pixels * scale
-        if max_pixels is not None:
-            size["longest_edge"] = max_pixels * scale
-        kwargs["size"] = size
+        if per_video_budget:
+            size = per_frame_size(video_processor, frames.shape[0], frames.shape[1:3], min_pixels, max_pixels)
+            frames = resize_like_processor(video_processor, frames, size)
+            kwargs["do_resize"] = False
+        else:
+            size = dict(video_processor.size)
+            if min_pixels is not None:
+                size["shortest_edge"] = min_pixels
+            if max_pixels is not None:
+                size["longest_edge"] = max_pixels
+            kwargs["size"] = size
     out = video_processor(videos=[frames], **kwargs)
     return out["pixel_values_videos"], out["video_grid_thw"]
+
+
+def per_frame_size(
+    video_processor, num_frames: int, frame_size: tuple[int, int], min_pixels: int | None, max_pixels: int | None
+) -> tuple[int, int]:
+    """``(height, width)`` of every frame under per-frame bounds, as qwen-vl-utils' ``smart_resize(height, width,
+    factor=patch * merge, min_pixels, max_pixels)`` gives it (:func:`vidllm.video.fit_pixels`).
+
+    A bound left ``None`` is the processor's whole-video bound shared out over the frames (padded to the temporal
+    patch), which is what that bound means per frame.
+    """
+    from vidllm.video.resize import fit_pixels
+
+    patch_t = video_processor.temporal_patch_size
+    padded = num_frames + (-num_frames % patch_t)
+    size = video_processor.size
+    low = min_pixels if min_pixels is not None else size["shortest_edge"] // padded
+    high = max_pixels if max_pixels is not None else size["longest_edge"] // padded
+    factor = video_processor.patch_size * video_processor.merge_size
+    return fit_pixels(int(frame_size[0]), int(frame_size[1]), low, max(low, high), factor)
+
+
+def resize_like_processor(video_processor, frames: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """``frames`` (``uint8 (T, H, W, 3)``) resized to ``size`` with the processor's filter (antialiased, on
+    ``uint8``, as its own resize step does); the frames themselves when they already have that size."""
+    if tuple(frames.shape[1:3]) == tuple(size):
+        return frames
+    from torchvision.transforms.v2 import functional as tvF
+    from transformers.image_utils import pil_torch_interpolation_mapping
+
+    video = torch.from_numpy(np.ascontiguousarray(frames)).permute(0, 3, 1, 2)
+    resized = tvF.resize(video, list(size), interpolation=pil_torch_interpolation_mapping[video_processor.resample],
+                         antialias=True)  # fmt: skip
+    return resized.permute(0, 2, 3, 1).contiguous().numpy()
 
 
 def _render(processor, messages: Sequence[dict], add_generation_prompt: bool) -> str:

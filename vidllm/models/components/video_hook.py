@@ -122,8 +122,8 @@ def _segments(self, image_grid_thw, video_grid_thw, second_per_grid_ts) -> tuple
         seconds = [None] * len(rows)
     tokens_per_second = getattr(self.config.vision_config, "tokens_per_second", 1)
     for (t, h, w), spg in zip(rows, seconds):
-        interval = tokens_per_second * spg if spg is not None else 1.0
-        videos.extend(modules.layout.segments(t, h // merge, w // merge, interval))
+        interval, scale = (spg, tokens_per_second) if spg is not None else (1.0, 1.0)
+        videos.extend(modules.layout.segments(t, h // merge, w // merge, interval, scale))
     return images, videos
 
 

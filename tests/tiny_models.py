@@ -1,0 +1,65 @@
+"""Test-only helpers around the tiny checkpoints of :mod:`vidllm.models.tiny`: the component matrix the adapter tests
+run every family through, and CPU model configs of a tiny folder. ``tests/`` is on ``sys.path`` (see
+``tests/conftest.py``), so any test imports this module as ``tiny_models``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from vidllm.models.tiny import FAMILIES, synthetic_video, video_messages, write_tiny_checkpoint
+
+__all__ = [
+    "COMPONENTS",
+    "FAMILIES",
+    "component_settings",
+    "synthetic_video",
+    "tiny_model_config",
+    "video_messages",
+    "write_tiny_checkpoint",
+]
+
+COMPONENTS = (
+    "none",
+    "time_tokens",
+    "time_embedding",
+    "frame_text",
+    "slots_video",
+    "slots_frame",
+    "slot_attention",
+    "numpro",
+    "all",
+)
+
+
+def component_settings(component: str) -> dict:
+    """``time`` / ``compression`` settings of a named test case: each component alone, or ``all`` together.
+
+    Compression keeps fewer tokens than the 4 per frame group of the tiny towers, so it shortens the sequence.
+    """
+    from vidllm.models.config import CompressionConfig, TimeConfig
+
+    cases = {
+        "none": {},
+        "time_tokens": {"time": TimeConfig(scheme="vtgllm", time_tokens=True)},
+        "time_embedding": {"time": TimeConfig(time_embedding=True)},
+        "frame_text": {"time": TimeConfig(frame_text=True)},
+        "slots_video": {"compression": CompressionConfig(enabled=True, num_slots=3, per="video")},
+        "slots_frame": {"compression": CompressionConfig(enabled=True, num_slots=2, per="frame")},
+        "slot_attention": {"compression": CompressionConfig(enabled=True, num_slots=3, per="video", iterations=2)},
+        "numpro": {"time": TimeConfig(scheme="frames", numpro=True)},
+        "all": {
+            "time": TimeConfig(scheme="vtgllm", time_tokens=True, time_embedding=True, frame_text=True, numpro=True),
+            "compression": CompressionConfig(enabled=True, num_slots=2, per="frame", iterations=1),
+        },
+    }
+    if component not in cases:
+        raise ValueError(f"unknown component case {component!r}; valid: {', '.join(cases)}")
+    return cases[component]
+
+
+def tiny_model_config(folder: str | Path, family: str, component: str = "none", **overrides):
+    """A CPU :class:`~vidllm.models.config.ModelConfig` of ``family`` at ``folder`` with a component case."""
+    from vidllm.models.config import ModelConfig
+
+    return ModelConfig(family=family, path=str(folder), device="cpu", **component_settings(component), **overrides)
