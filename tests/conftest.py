@@ -27,3 +27,33 @@ def shared_data() -> Path:
     if not SHARED_DATA.is_dir():
         pytest.skip(f"real benchmark files not found at {SHARED_DATA} (set VIDLLM_SHARED_DATA)")
     return SHARED_DATA
+
+
+# ----------------------------------------------------------------------------------------------------- test tiers
+#
+# The full suite (``pytest -q``, what CI runs) is every test but ``slow`` (real checkpoints, minutes of CPU) and
+# ``gpu``. ``pytest -m "not integration"`` is the fast tier for day-to-day work (under 5 minutes on 2 cores): it
+# leaves out the quickstart's training run, the multi-process runs (DeepSpeed, sharded evaluation), the browser test
+# and the full family x component x sampling matrices, of which it keeps a sample. Test files whose every test is
+# integration are listed here; single tests carry ``@pytest.mark.integration`` where they are defined.
+INTEGRATION_FILES = (
+    "tests/quickstart/test_quickstart_run.py",  # the quickstart's default training (~13 min)
+    "tests/train/test_distributed.py",  # 2-process DeepSpeed ZeRO-2/3 runs
+    "tests/eval_runner/test_sharded.py",  # 2-process sharded evaluation
+    "tests/demo/test_browser.py",  # headless chromium
+)
+
+
+def pytest_collection_modifyitems(config, items):
+    """Mark the integration files; keep ``slow`` / ``gpu`` out unless the ``-m`` expression names them (a ``-m``
+    on the command line replaces the one of ``addopts``)."""
+    expression = config.getoption("markexpr") or ""
+    keep, dropped = [], []
+    for item in items:
+        if item.nodeid.split("::")[0] in INTEGRATION_FILES:
+            item.add_marker(pytest.mark.integration)
+        excluded = [m for m in ("slow", "gpu") if m in item.keywords and m not in expression]
+        (dropped if excluded else keep).append(item)
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = keep

@@ -63,3 +63,24 @@ def tiny_model_config(folder: str | Path, family: str, component: str = "none", 
     from vidllm.models.config import ModelConfig
 
     return ModelConfig(family=family, path=str(folder), device="cpu", **component_settings(component), **overrides)
+
+
+def fast_sample(values, fast) -> list:
+    """``values`` as pytest parameters: those in ``fast`` plain (the fast tier), the others marked ``integration``
+    (the full matrix runs in the full suite)."""
+    import pytest
+
+    out = []
+    for value in values:
+        args = value if isinstance(value, tuple) else (value,)
+        out.append(value if value in fast else pytest.param(*args, marks=pytest.mark.integration))
+    return out
+
+
+def family_component_cases() -> list:
+    """Every family x component case; the fast tier keeps ``none`` and ``all`` of every family and each other
+    component on one family (in turn), so every family and every component stays in it."""
+    others = [c for c in COMPONENTS if c not in ("none", "all")]
+    fast = {(f, c) for f in FAMILIES for c in ("none", "all")}
+    fast |= {(FAMILIES[i % len(FAMILIES)], c) for i, c in enumerate(others)}
+    return fast_sample([(f, c) for f in FAMILIES for c in COMPONENTS], fast)

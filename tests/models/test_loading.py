@@ -83,6 +83,7 @@ def test_hub_id_loads_from_the_cache_offline(offline_cache, tiny_folders):
         from_pretrained("vidllm-test/not-cached", device="cpu")
 
 
+@pytest.mark.integration
 def test_hf_hub_offline_in_a_fresh_process(tmp_path, tiny_folders):
     """HF_HUB_OFFLINE=1 and HF_HUB_CACHE as a user sets them, in a process of its own."""
     cache = tmp_path / "hub"

@@ -15,12 +15,12 @@ import numpy as np
 import pytest
 import reference
 import torch
+from tiny_models import FAMILIES, fast_sample, synthetic_video, video_messages
 from transformers.video_utils import VideoMetadata
 
 from vidllm.models.checkpoint import inner_model
 from vidllm.models.components.layout import Segment
 from vidllm.models.components.positions import segment_positions
-from vidllm.models.tiny import FAMILIES, synthetic_video, video_messages
 
 FPS = (0.3, 0.6, 1.2, 2.0, 25.0)
 FRAMES = (4, 7, 8, 64)  # 64 frames: 32 groups, more than the merged grid's side (long-video positions)
@@ -52,9 +52,13 @@ def _our_positions(adapter, batch):
     )
 
 
-@pytest.mark.parametrize("family", FAMILIES)
-@pytest.mark.parametrize("fps", FPS)
-@pytest.mark.parametrize("frames", FRAMES)
+POSITION_CASES = fast_sample(
+    [(f, fps, n) for f in FAMILIES for fps in FPS for n in FRAMES],
+    {(f, fps, n) for f in FAMILIES for fps, n in ((0.3, 7), (1.2, 8), (25.0, 64), (2.0, 64))},
+)
+
+
+@pytest.mark.parametrize("family, fps, frames", POSITION_CASES)
 def test_positions_are_the_releases(make_adapter, family, fps, frames):
     adapter = make_adapter(family)
     batch = adapter.collate([_sample(adapter, frames, fps)])
@@ -94,8 +98,9 @@ def test_float64_positions_would_differ_where_the_issue_saw_it():
         assert release(300, fps) == float64(300, fps)
 
 
-@pytest.mark.parametrize("fps", FPS)
-@pytest.mark.parametrize("frames", (4, 7, 8, 33))
+@pytest.mark.parametrize(
+    "fps, frames", fast_sample([(r, n) for r in FPS for n in (4, 7, 8, 33)], {(0.3, 7), (1.2, 33), (25.0, 8)})
+)
 def test_qwen3_prompt_is_the_release_processors(make_adapter, fps, frames):
     """Qwen3-VL's processor of transformers 4.57.1 (its release): no outer vision_start/end pair around the
     per-frame blocks; ids, pixels and grid equal (its token types mark images only: 4.57's positions did not read
@@ -148,11 +153,13 @@ def test_stock_model_class_gives_the_same_logits_and_tokens(make_adapter, tiny_f
     assert torch.equal(ours, theirs)
 
 
-@pytest.mark.parametrize("frames", (3, 4, 5, 7, 8))
+SIZES = {"72x108": ((72, 108), (64, 32 * 32)), "40x60": ((40, 60), (64, 24 * 24)), "100x150": ((100, 150), (64, 1600))}
+
+
 @pytest.mark.parametrize(
-    "size, bounds", [((72, 108), (64, 32 * 32)), ((40, 60), (64, 24 * 24)), ((100, 150), (64, 1600))]
+    "frames, case", fast_sample([(n, c) for n in (3, 4, 5, 7, 8) for c in SIZES], {(7, "72x108"), (8, "72x108")})
 )
-def test_qwen3_frames_are_sized_per_frame_as_qwen_vl_utils(make_adapter, frames, size, bounds):
+def test_qwen3_frames_are_sized_per_frame_as_qwen_vl_utils(make_adapter, frames, case):
     """With frame_min/max_pixels, every Qwen3-VL frame gets qwen-vl-utils' per-frame smart_resize size (odd frame
     counts included; the processor's whole-video budget gave odd counts larger frames). Pixels: the processor's own
     resize where it picks the same size; within 2/255 of qwen-vl-utils' resize (torchvision's v1 and v2 bicubic
@@ -161,7 +168,7 @@ def test_qwen3_frames_are_sized_per_frame_as_qwen_vl_utils(make_adapter, frames,
     from torchvision.transforms import InterpolationMode
     from torchvision.transforms import functional as F
 
-    low, high = bounds
+    size, (low, high) = SIZES[case]
     adapter = make_adapter("qwen3_vl", frame_min_pixels=low, frame_max_pixels=high)
     vp = adapter.processor.video_processor
     factor, patch_t = vp.patch_size * vp.merge_size, vp.temporal_patch_size
