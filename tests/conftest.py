@@ -34,13 +34,17 @@ def shared_data() -> Path:
 # The full suite (``pytest -q``, what CI runs) is every test but ``slow`` (real checkpoints, minutes of CPU) and
 # ``gpu``. ``pytest -m "not integration"`` is the fast tier for day-to-day work (under 5 minutes on 2 cores): it
 # leaves out the quickstart's training run, the multi-process runs (DeepSpeed, sharded evaluation), the browser test
-# and the full family x component x sampling matrices, of which it keeps a sample. Test files whose every test is
-# integration are listed here; single tests carry ``@pytest.mark.integration`` where they are defined.
-INTEGRATION_FILES = (
+# and the full family x component x sampling matrices, of which it keeps a sample. Tests (or whole files) of other
+# folders are listed here by node id prefix; tests in tests/models and tests/video/test_model_card.py carry
+# ``@pytest.mark.integration`` (or a sampled parametrisation) where they are defined.
+INTEGRATION = (
     "tests/quickstart/test_quickstart_run.py",  # the quickstart's default training (~13 min)
     "tests/train/test_distributed.py",  # 2-process DeepSpeed ZeRO-2/3 runs
+    "tests/train/test_recipe.py::test_killed_run_resumes_to_the_same_loss_curve",  # training killed and resumed
     "tests/eval_runner/test_sharded.py",  # 2-process sharded evaluation
     "tests/demo/test_browser.py",  # headless chromium
+    "tests/video/test_video_memory.py",  # RSS over repeated reads
+    "tests/video/test_video_extract.py::test_script_runs_with_workers",  # worker processes
 )
 
 
@@ -50,7 +54,7 @@ def pytest_collection_modifyitems(config, items):
     expression = config.getoption("markexpr") or ""
     keep, dropped = [], []
     for item in items:
-        if item.nodeid.split("::")[0] in INTEGRATION_FILES:
+        if item.nodeid.startswith(INTEGRATION):
             item.add_marker(pytest.mark.integration)
         excluded = [m for m in ("slow", "gpu") if m in item.keywords and m not in expression]
         (dropped if excluded else keep).append(item)

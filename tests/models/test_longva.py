@@ -333,6 +333,7 @@ def test_numpro_ft_recipe_yaml():
     assert cfg.data.fps == 0.5 and cfg.optim.lr == 1e-4
 
 
+@pytest.mark.integration  # a training run
 @pytest.mark.filterwarnings("ignore::FutureWarning")
 def test_train_run_with_the_numpro_ft_recipe_on_the_tiny_model(longva_folder, tmp_path):
     from vidllm.train import recipe

@@ -280,6 +280,7 @@ def test_shipped_yaml_loads():
     assert cfg.model.time.max_seconds == 8191 and cfg.data.num_frames == 96
 
 
+@pytest.mark.integration  # a training run
 @pytest.mark.filterwarnings("ignore::FutureWarning")
 def test_train_run_and_eval_loader(folders, tmp_path):
     """3 LoRA steps of ``vidllm train`` (tiny CPU config) from Video-LLaMA with VTG-LLM's components, then the
