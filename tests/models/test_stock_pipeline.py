@@ -1,7 +1,7 @@
 """With every component off, vidllm feeds each Qwen-VL model what its release was trained with.
 
 Oracles: the release's own position code and Qwen3-VL's release processor, read from the transformers wheels of the
-release (:mod:`reference`, skipped without them), the checkpoint's processor and model class as installed, and
+release (:mod:`qwen_release_code`, skipped without them), the checkpoint's processor and model class as installed, and
 qwen-vl-utils (installed) for frame sizes. Several sampling rates (0.3, 0.6, 1.2 and 25 fps are where float64
 temporal positions went wrong), short and long videos, odd and even frame counts.
 """
@@ -13,7 +13,7 @@ from types import SimpleNamespace
 
 import numpy as np
 import pytest
-import reference
+import qwen_release_code as reference
 import torch
 from tiny_models import FAMILIES, fast_sample, synthetic_video, video_messages
 from transformers.video_utils import VideoMetadata
