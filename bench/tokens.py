@@ -2,7 +2,7 @@
 
     OMP_NUM_THREADS=1 .venv/bin/python bench/tokens.py
 
-Part 1 measures the tiny Qwen2.5-VL of :mod:`vidllm.testing` (16x16 frames, 4 LLM tokens per 2-frame group): for a
+Part 1 measures the tiny Qwen2.5-VL of :mod:`vidllm.models.tiny` (16x16 frames, 4 LLM tokens per 2-frame group): for a
 10-minute video sampled at 1 and 2 fps, the prompt length, the activation memory autograd keeps for the backward
 pass (LLM side, which compression shrinks, and vision tower, which it does not), and the peak resident memory of a
 fresh process that runs one forward+backward (mostly the Python/torch runtime at this size). Each setting runs in
@@ -35,7 +35,7 @@ def worker(folder: str, fps: float, setting: str) -> dict:
 
     from vidllm.models import ModelConfig, get_adapter
     from vidllm.models.checkpoint import inner_model
-    from vidllm.testing import synthetic_video, video_messages
+    from vidllm.models.tiny import synthetic_video, video_messages
 
     hf_logging.disable_progress_bar()
     hf_logging.set_verbosity_error()
@@ -68,7 +68,7 @@ def worker(folder: str, fps: float, setting: str) -> dict:
 
 
 def measure_tiny() -> list[dict]:
-    from vidllm.testing import write_tiny_checkpoint
+    from vidllm.models.tiny import write_tiny_checkpoint
 
     rows = []
     with tempfile.TemporaryDirectory() as tmp:

@@ -128,7 +128,7 @@ def main() -> None:
         worker(args)
         return
 
-    from vidllm.testing import write_tiny_checkpoint
+    from vidllm.models.tiny import write_tiny_checkpoint
     from vidllm.train.toy import write_toy_set
 
     with tempfile.TemporaryDirectory() as scratch:

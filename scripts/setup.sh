@@ -29,4 +29,15 @@ fi
 # shellcheck disable=SC2086
 .venv/bin/python -m pip install -q $TORCH_SPEC
 .venv/bin/python -m pip install -q -e ".[dev,torchcodec,decord,deepspeed,demo]"
+
+# The transformers releases the Qwen-VL models shipped with: tests/models/test_stock_pipeline.py reads their position
+# and processor code from these wheels as its oracle (never installed, never copied into the repository; ~22 MB).
+# Without them (offline) those tests skip and say so.
+REFERENCE_WHEELS=${VIDLLM_REFERENCE_WHEELS:-$HOME/.cache/vidllm/reference-wheels}
+mkdir -p "$REFERENCE_WHEELS"
+for version in 4.49.0 4.57.1; do
+  [ -f "$REFERENCE_WHEELS/transformers-$version-py3-none-any.whl" ] \
+    || .venv/bin/python -m pip download -q --no-deps "transformers==$version" -d "$REFERENCE_WHEELS" \
+    || echo "setup: could not download transformers==$version into $REFERENCE_WHEELS; the stock-pipeline tests skip"
+done
 echo "setup: done ($(.venv/bin/python -c 'import torch, transformers; print("torch", torch.__version__, "transformers", transformers.__version__)'))"

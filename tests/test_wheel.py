@@ -20,7 +20,7 @@ import pytest
 
 from vidllm.synthetic import SceneSpec
 from vidllm.synthetic.benchmark import write_benchmark
-from vidllm.testing import write_tiny_checkpoint
+from vidllm.models.tiny import write_tiny_checkpoint
 
 REPO = Path(__file__).resolve().parents[1]
 BENCHMARKS = REPO / "tests" / "fixtures" / "benchmarks"

@@ -8,6 +8,7 @@ import logging
 import numpy as np
 import pytest
 import torch
+from tiny_models import tiny_model_config, write_tiny_checkpoint
 from transformers.utils import logging as hf_logging
 
 from vidllm.data import load_records, render_answer
@@ -22,7 +23,6 @@ from vidllm.data.batches import (
 )
 from vidllm.models import get_adapter
 from vidllm.models.inputs import IGNORE_INDEX
-from vidllm.testing import tiny_model_config, write_tiny_checkpoint
 from vidllm.train.toy import write_toy_set
 
 hf_logging.set_verbosity_error()

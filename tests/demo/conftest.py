@@ -14,7 +14,7 @@ pytest.importorskip("gradio")
 
 from vidllm.demo.app import DemoModel, build_app, launch  # noqa: E402
 from vidllm.demo.examples import write_example_video  # noqa: E402
-from vidllm.testing import write_tiny_checkpoint  # noqa: E402
+from vidllm.models.tiny import write_tiny_checkpoint  # noqa: E402
 
 SCRIPTED_ANSWER = "The red square is visible from 2.0 to 6.5 seconds, then from 9.0 to 12.0 seconds."
 

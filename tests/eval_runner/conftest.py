@@ -1,6 +1,6 @@
 """Fixtures of the evaluation-runner tests: a tiny Qwen2-VL checkpoint and a LoRA folder over it.
 
-The checkpoint is vidllm.testing's tiny random model, written once per session and loaded like a real one; its answers
+The checkpoint is a vidllm.models.tiny random model, written once per session and loaded like a real one; its answers
 are deterministic gibberish, which is what the resume / sharding / adapter tests compare. Tests of what the runner does
 with readable answers wrap it in :class:`eval_runner_helpers.ScriptedAdapter`. The benchmark cuts are built by
 :mod:`eval_runner_helpers`.
@@ -13,10 +13,10 @@ from pathlib import Path
 import pytest
 import torch
 from eval_runner_helpers import FAMILY, FRAME, NUM_FRAMES
+from tiny_models import synthetic_video, tiny_model_config, video_messages, write_tiny_checkpoint
 from transformers.utils import logging as hf_logging
 
 from vidllm.models import LoraSettings, get_adapter
-from vidllm.testing import synthetic_video, tiny_model_config, video_messages, write_tiny_checkpoint
 
 hf_logging.disable_progress_bar()
 hf_logging.set_verbosity_error()

@@ -11,12 +11,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+from tiny_models import tiny_model_config
 
 from vidllm.config import load_config
 from vidllm.eval.config import EvalConfig
 from vidllm.models import get_adapter
 from vidllm.synthetic import SceneSpec, render, sample_scene
-from vidllm.testing import tiny_model_config
 from vidllm.video.extract import write_clip
 
 FAMILY = "qwen2_vl"

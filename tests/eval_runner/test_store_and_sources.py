@@ -19,7 +19,7 @@ from vidllm.eval.model_source import (
 )
 from vidllm.eval.samples import SampleWriter, done_ids, part_path, read_lines, read_parts, status_counts
 from vidllm.models import ModelConfig
-from vidllm.testing import synthetic_video, video_messages
+from vidllm.models.tiny import synthetic_video, video_messages
 
 pytestmark = pytest.mark.filterwarnings("ignore:`is_gradient_checkpointing` is deprecated:FutureWarning")
 

@@ -11,7 +11,7 @@ import pytest
 from eval_runner_helpers import charades_fixture, read_samples
 
 from vidllm.eval.run_cli import main
-from vidllm.testing import write_tiny_checkpoint
+from vidllm.models.tiny import write_tiny_checkpoint
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 import torch
+from tiny_models import FAMILIES, tiny_model_config, write_tiny_checkpoint
 from transformers.utils import logging as hf_logging
 
 from vidllm.models import get_adapter
-from vidllm.testing import FAMILIES, tiny_model_config, write_tiny_checkpoint
 
 hf_logging.disable_progress_bar()
 hf_logging.set_verbosity_error()

@@ -6,13 +6,13 @@ import math
 
 import pytest
 import torch
+from tiny_models import FAMILIES, family_component_cases, synthetic_video, tiny_model_config, video_messages
 
 from vidllm.models import LoraSettings, get_adapter
 from vidllm.models.checkpoint import inner_model, unwrap
 from vidllm.models.components.video_hook import attached
-from vidllm.testing import COMPONENTS, FAMILIES, synthetic_video, tiny_model_config, video_messages
 
-CASES = [(f, c) for f in FAMILIES for c in COMPONENTS]
+CASES = family_component_cases()  # the full matrix in the full suite, a sample in the fast tier
 
 
 def _answer(adapter) -> str:
@@ -252,7 +252,7 @@ def test_loading_leaves_the_callers_config_alone(tiny_folders):
 @pytest.mark.filterwarnings("ignore:`is_gradient_checkpointing` is deprecated:FutureWarning")
 def test_lora_with_tied_embeddings(tmp_path):
     """Tied input/output embeddings (Qwen2-VL-2B, Qwen2.5-VL-3B): one set of time-token rows, trained and reloaded."""
-    from vidllm.testing import write_tiny_checkpoint
+    from vidllm.models.tiny import write_tiny_checkpoint
 
     folder = write_tiny_checkpoint("qwen2_5_vl", tmp_path / "tied", tie_word_embeddings=True)
     adapter = get_adapter("qwen2_5_vl")(tiny_model_config(folder, "qwen2_5_vl", "time_tokens")).load()

@@ -17,6 +17,8 @@ import numpy as np
 import pytest
 import torch
 from safetensors import safe_open
+from tiny_longva import CLIP_FOLDER, write_tiny_longva
+from tiny_models import component_settings, fast_sample, synthetic_video, video_messages
 
 from vidllm.models import LoraSettings, ModelConfig, get_adapter, load_model
 from vidllm.models.checkpoint import unwrap
@@ -29,8 +31,6 @@ from vidllm.models.longva_weights import (
     to_llava_key,
     to_vidllm_key,
 )
-from vidllm.testing import component_settings, synthetic_video, video_messages
-from vidllm.testing_longva import CLIP_FOLDER, write_tiny_longva
 
 REPO = Path(__file__).resolve().parents[2]
 TOKENS = 4  # 28x28 frames, 7-px patches: a 4x4 grid pooled 2x2
@@ -193,7 +193,7 @@ def _new_parameters(adapter) -> dict[str, torch.Tensor]:
     return out
 
 
-@pytest.mark.parametrize("component", COMPONENTS)
+@pytest.mark.parametrize("component", fast_sample(COMPONENTS, {"none", "all", "numpro"}))
 def test_forward_backward_generate(longva_folder, component):
     adapter = make(longva_folder, component)
     batch = train_batch(adapter)
@@ -333,6 +333,7 @@ def test_numpro_ft_recipe_yaml():
     assert cfg.data.fps == 0.5 and cfg.optim.lr == 1e-4
 
 
+@pytest.mark.integration  # a training run
 @pytest.mark.filterwarnings("ignore::FutureWarning")
 def test_train_run_with_the_numpro_ft_recipe_on_the_tiny_model(longva_folder, tmp_path):
     from vidllm.train import recipe

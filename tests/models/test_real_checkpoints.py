@@ -12,7 +12,7 @@ import pytest
 import torch
 
 from vidllm.models import CompressionConfig, ModelConfig, TimeConfig, get_adapter
-from vidllm.testing import synthetic_video, video_messages
+from vidllm.models.tiny import synthetic_video, video_messages
 
 CHECKPOINTS = {"qwen2_5_vl": "VIDLLM_QWEN2_5_VL_7B", "qwen2_vl": "VIDLLM_QWEN2_VL", "qwen3_vl": "VIDLLM_QWEN3_VL"}
 
@@ -47,7 +47,7 @@ def test_real_checkpoint_with_every_component(family):
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
 def test_gpu_runtime_defaults(tmp_path):
     from vidllm.models.runtime import flash_attn_available
-    from vidllm.testing import write_tiny_checkpoint
+    from vidllm.models.tiny import write_tiny_checkpoint
 
     folder = write_tiny_checkpoint("qwen2_5_vl", tmp_path / "tiny")
     adapter = get_adapter("qwen2_5_vl")(ModelConfig(path=str(folder))).load()

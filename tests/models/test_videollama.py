@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 import torch
+from tiny_videollama import NUM_SLOTS, tiny_model_config, write_released, write_tiny_checkpoint
 from transformers.utils import logging as hf_logging
 
 from vidllm.models import LoraSettings, ModelConfig, get_adapter
@@ -16,9 +17,8 @@ from vidllm.models import videollama_weights as W
 from vidllm.models.checkpoint import unwrap
 from vidllm.models.components.video_hook import attached
 from vidllm.models.config import CompressionConfig
+from vidllm.models.tiny import synthetic_video, video_messages
 from vidllm.models.videollama import VIDEO_TOKEN, convert_released
-from vidllm.testing import synthetic_video, video_messages
-from vidllm.testing_videollama import NUM_SLOTS, tiny_model_config, write_released, write_tiny_checkpoint
 from vidllm.time import parse_intervals
 from vidllm.time.schemes import VTGLLM_DIGIT_TOKENS, VTGLLM_DOT_TOKEN
 
@@ -280,6 +280,7 @@ def test_shipped_yaml_loads():
     assert cfg.model.time.max_seconds == 8191 and cfg.data.num_frames == 96
 
 
+@pytest.mark.integration  # a training run
 @pytest.mark.filterwarnings("ignore::FutureWarning")
 def test_train_run_and_eval_loader(folders, tmp_path):
     """3 LoRA steps of ``vidllm train`` (tiny CPU config) from Video-LLaMA with VTG-LLM's components, then the

@@ -9,7 +9,7 @@ import pytest
 import torch
 from transformers.utils import logging as hf_logging
 
-from vidllm.testing import write_tiny_checkpoint
+from vidllm.models.tiny import write_tiny_checkpoint
 from vidllm.train.config import TrainConfig, load_train_config
 from vidllm.train.toy import write_toy_set
 

@@ -16,7 +16,7 @@ import pytest
 import torch
 
 from vidllm.models import ModelConfig, TimeConfig, get_adapter, load_model
-from vidllm.testing import write_tiny_checkpoint
+from vidllm.models.tiny import write_tiny_checkpoint
 from vidllm.train import recipe
 
 pytest.importorskip("deepspeed")

@@ -12,7 +12,7 @@ import torch
 from transformers import AutoModelForImageTextToText, TrainerCallback
 
 from vidllm.models import ModelConfig, get_adapter, load_model
-from vidllm.testing import synthetic_video, video_messages
+from vidllm.models.tiny import synthetic_video, video_messages
 from vidllm.train import recipe
 from vidllm.train.cli import add_subcommands
 from vidllm.train.config import load_train_config

@@ -1,11 +1,11 @@
 """Which model an evaluation runs, loaded the way it was saved, and how it was trained to see videos.
 
-* **Loading.** ``--model_path BASE --lora_path ADAPTER`` loads ``ADAPTER`` -- a folder written by the training
-  recipe through ``adapter.save`` (peft LoRA weights, ``vidllm.json`` with the model config, ``vidllm_modules``) --
-  with the adapter's own ``load``, which rebuilds the time components it was trained with. ``vidllm.json`` names the
-  base folder it was trained on; when ``--model_path`` names another folder (the checkpoint was moved or copied),
-  the adapter is loaded over ``--model_path`` instead (through a temporary folder of links with the base path
-  replaced) and a warning says so. The family comes from ``vidllm.json``, else from the base ``config.json``'s
+* **Loading.** Through :func:`vidllm.models.from_pretrained`, the loader training, the demo and export use too.
+  ``--model_path`` is a folder or a Hub id. ``--lora_path ADAPTER`` loads a folder written by the training recipe
+  through ``adapter.save`` (peft LoRA weights, ``vidllm.json`` with the model config, ``vidllm_modules``), which
+  rebuilds the time components it was trained with. ``vidllm.json`` names the base it was trained on (a Hub id, or
+  a path relative to the run folder); ``--model_path`` may name another copy of it (the run was moved), and a
+  warning says so when it differs. The family comes from ``vidllm.json``, else from the base ``config.json``'s
   ``model_type``, else from ``model.family``.
 * **Sampling.** Frames must be sampled as in training. :func:`training_sampling` looks for the training config
   saved beside the checkpoint (:data:`TRAIN_CONFIG_FILES` in the adapter folder, its parent, then the model folder)
@@ -19,12 +19,11 @@
 
 from __future__ import annotations
 
-import copy
+import dataclasses
 import hashlib
 import json
 import logging
 import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -32,9 +31,11 @@ from typing import Any
 import yaml
 
 from vidllm.eval.config import DEFAULT_FPS, DEFAULT_MAX_FRAMES, SamplingConfig
-from vidllm.models import MODELS, get_adapter
-from vidllm.models.checkpoint import META_FILE, read_meta
+from vidllm.models import detect_family as models_detect_family
+from vidllm.models import from_pretrained
+from vidllm.models.checkpoint import META_FILE, is_lora_run, read_meta, resolve_base, run_base
 from vidllm.models.config import ModelConfig, TimeConfig
+from vidllm.models.hub import resolve_folder
 
 logger = logging.getLogger(__name__)
 
@@ -233,20 +234,11 @@ def frame_read_kwargs(sampling: ResolvedSampling, adapter: Any) -> dict[str, Any
 
 def detect_family(model_path: str | None, lora_path: str | None, default: str) -> str:
     """The adapter family: from ``vidllm.json`` (adapter, then model folder), the base ``config.json``'s
-    ``model_type``, else ``default``."""
+    ``model_type`` (:func:`vidllm.models.detect_family`), else ``default``."""
     for folder in (lora_path, model_path):
-        if folder and (Path(folder) / META_FILE).is_file():
-            return read_meta(Path(folder))["family"]
-    if model_path and (Path(model_path) / "config.json").is_file():
-        try:
-            model_type = json.loads((Path(model_path) / "config.json").read_text()).get("model_type")
-        except ValueError:
-            model_type = None
-        if model_type in MODELS:
-            return model_type
-        for name, adapter in MODELS.items():  # checkpoints whose model_type is not a family name (llava_qwen)
-            if model_type in getattr(adapter, "model_types", ()):
-                return name
+        found = models_detect_family(folder) if folder else None
+        if found:
+            return found
     return default
 
 
@@ -277,7 +269,11 @@ class LoadedModel:
 
 
 def resolve_paths(model: ModelConfig, lora_path: str | None) -> tuple[str, str | None, dict | None]:
-    """``(base folder, adapter folder, adapter vidllm.json)`` after checking that they exist and fit together.
+    """``(local base folder, adapter folder, adapter vidllm.json)`` after checking that they exist and fit together.
+
+    The base is ``--model_path`` (a folder or a Hub id, resolved through the Hugging Face cache), else the base the
+    LoRA run names in its ``vidllm.json`` (a Hub id, or a path relative to the run folder); ``""`` for a fully
+    fine-tuned adapter folder, which is a whole model.
 
     Raises:
         FileNotFoundError: A folder is missing (the message says which flag to fix).
@@ -294,17 +290,21 @@ def resolve_paths(model: ModelConfig, lora_path: str | None) -> tuple[str, str |
                 f"--lora_path {lora} has no {META_FILE}; expected a folder written by the training recipe "
                 "(adapter.save), which holds the LoRA weights, vidllm.json and vidllm_modules.safetensors"
             )
-    full_save = meta is not None and not meta.get("base_path")  # a fully fine-tuned folder is a whole model
-    base = model.path or (meta or {}).get("base_path") or ""
-    if not base and not full_save:
-        raise ValueError("no base model: pass --model_path (the checkpoint the adapter was trained on)")
-    if base and not Path(base).is_dir():
-        raise FileNotFoundError(f"--model_path {base}: no such folder; pass a local checkpoint folder")
-    return base, lora_path, meta
+    if model.path:
+        try:
+            return str(resolve_folder(model.path, what="--model_path")), lora_path, meta
+        except FileNotFoundError as e:
+            raise FileNotFoundError(f"--model_path {model.path}: {e}") from e
+    if is_lora_run(meta):
+        return str(resolve_base(run_base(Path(lora_path), meta), run=Path(lora_path))), lora_path, meta
+    if meta is not None:  # a fully fine-tuned folder is a whole model
+        return "", lora_path, meta
+    raise ValueError("no base model: pass --model_path (the checkpoint the adapter was trained on)")
 
 
 def load_model(model: ModelConfig, lora_path: str | None = None) -> LoadedModel:
-    """Load the base model, and the adapter over it, through the family's adapter (see the module docstring).
+    """Load the base model, and the adapter over it, with :func:`vidllm.models.from_pretrained` (see the module
+    docstring).
 
     Args:
         model: Base model configuration (family, path, runtime, components of a base checkpoint).
@@ -315,29 +315,21 @@ def load_model(model: ModelConfig, lora_path: str | None = None) -> LoadedModel:
     """
     base, lora_path, meta = resolve_paths(model, lora_path)
     family = detect_family(base or None, lora_path, model.family)
-    config = copy.deepcopy(model)
-    config.family, config.path = family, base or (lora_path or "")
-    adapter = get_adapter(family)(config)
+    config = dataclasses.replace(model, family=family)
     if lora_path is None:
-        adapter.load()
-    elif meta.get("base_path") and base and Path(meta["base_path"]).resolve() != Path(base).resolve():
-        logger.warning("%s was trained on %s; loading it over --model_path %s", lora_path, meta["base_path"], base)
-        with tempfile.TemporaryDirectory(prefix="vidllm-adapter-") as tmp:
-            adapter.load(_overlay(Path(lora_path), meta, base, Path(tmp)))
+        adapter = from_pretrained(model.path, family=family, config=config)
+    elif is_lora_run(meta) and model.path:
+        try:
+            named = str(resolve_base(run_base(Path(lora_path), meta), run=Path(lora_path)))
+        except FileNotFoundError:
+            named = None
+        if named is None or Path(named).resolve() != Path(base).resolve():
+            logger.warning("%s was trained on %s; loading it over --model_path %s", lora_path,
+                           meta.get("base") or meta.get("base_path"), model.path)  # fmt: skip
+        adapter = from_pretrained(lora_path, base=base, family=family, config=config)
     else:
-        adapter.load(lora_path)
+        adapter = from_pretrained(lora_path, family=family, config=config)
     if model.time != TimeConfig() and model.time != adapter.config.time and lora_path is not None:
         logger.warning("model.time from the eval config is ignored: %s brings its own time components (%s)",
                        lora_path, adapter.config.time)  # fmt: skip
     return LoadedModel(adapter, family, base, lora_path)
-
-
-def _overlay(lora: Path, meta: dict, base: str, tmp: Path) -> Path:
-    """A folder of links to ``lora``'s files whose ``vidllm.json`` names ``base`` as the base checkpoint."""
-    folder = tmp / lora.name
-    folder.mkdir()
-    for entry in lora.iterdir():
-        if entry.name != META_FILE:
-            (folder / entry.name).symlink_to(entry.resolve())
-    (folder / META_FILE).write_text(json.dumps({**meta, "base_path": str(Path(base).resolve())}, indent=2))
-    return folder

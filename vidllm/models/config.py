@@ -139,11 +139,12 @@ class LoraSettings:
 
 @dataclass
 class ModelConfig:
-    """A model: family, local checkpoint folder, runtime and time components.
+    """A model: family, checkpoint (folder or Hub id), runtime and time components.
 
     Attributes:
         family: Adapter name, a key of :data:`vidllm.models.MODELS`.
-        path: Local folder of a Hugging Face checkpoint, or of a folder written by ``adapter.save``.
+        path: A Hugging Face checkpoint: a local folder or a Hub id (``Qwen/Qwen2.5-VL-7B-Instruct``, through the
+            Hugging Face cache), or a folder written by ``adapter.save`` (a LoRA run brings its base).
         dtype: ``auto`` (bfloat16 on GPU/NPU, float32 on CPU), ``bfloat16``, ``float16`` or ``float32``.
         attn_implementation: ``auto`` (``flash_attention_2`` when flash-attn imports and a CUDA GPU is used, else
             ``sdpa``), ``flash_attention_2``, ``sdpa`` or ``eager``.
@@ -161,7 +162,7 @@ class ModelConfig:
         default="qwen2_5_vl",
         metadata={"help": "adapter name", "choices": ["qwen2_vl", "qwen2_5_vl", "qwen3_vl", "longva", "videollama"]},
     )
-    path: str = field(default="", metadata={"help": "local checkpoint folder"})
+    path: str = field(default="", metadata={"help": "checkpoint folder, Hub id or vidllm run folder"})
     dtype: str = field(default="auto", metadata={"choices": ["auto", "bfloat16", "float16", "float32"]})
     attn_implementation: str = field(
         default="auto", metadata={"choices": ["auto", "flash_attention_2", "sdpa", "eager"]}

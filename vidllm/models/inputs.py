@@ -8,6 +8,7 @@ keep the assistant turns only (from the first token after ``<|im_start|>assistan
 from __future__ import annotations
 
 import copy
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -140,41 +141,82 @@ def encode_pixels(
         frames: ``uint8`` array of shape ``(T, H, W, 3)``.
         min_pixels: Per-frame lower bound (``None``: the processor's).
         max_pixels: Per-frame upper bound (``None``: the processor's).
-        per_video_budget: The processor's ``size`` bounds the whole video (Qwen3-VL) rather than one frame.
+        per_video_budget: The processor's ``size`` bounds the whole video (Qwen3-VL) rather than one frame. With a
+            bound set, every frame is then sized here as qwen-vl-utils' per-frame ``smart_resize`` sizes it
+            (:func:`per_frame_size`), resized with the processor's own filter, and given to the processor as is.
 
     Returns:
         ``pixel_values_videos`` of shape `(t * h * w, patch_dim)` and ``video_grid_thw`` of shape `(1, 3)`.
     """
     kwargs: dict[str, Any] = {"do_sample_frames": False, "return_tensors": "pt", "cap_pixels_per_frame": False}
     if min_pixels is not None or max_pixels is not None:
-        size = dict(video_processor.size)
-        patch = video_processor.temporal_patch_size
-        scale = (frames.shape[0] + (-frames.shape[0] % patch)) if per_video_budget else 1
-        if min_pixels is not None:
-            size["shortest_edge"] = min_pixels * scale
-        if max_pixels is not None:
-            size["longest_edge"] = max_pixels * scale
-        kwargs["size"] = size
+        if per_video_budget:
+            size = per_frame_size(video_processor, frames.shape[0], frames.shape[1:3], min_pixels, max_pixels)
+            frames = resize_like_processor(video_processor, frames, size)
+            kwargs["do_resize"] = False
+        else:
+            size = dict(video_processor.size)
+            if min_pixels is not None:
+                size["shortest_edge"] = min_pixels
+            if max_pixels is not None:
+                size["longest_edge"] = max_pixels
+            kwargs["size"] = size
     out = video_processor(videos=[frames], **kwargs)
     return out["pixel_values_videos"], out["video_grid_thw"]
+
+
+def per_frame_size(
+    video_processor, num_frames: int, frame_size: tuple[int, int], min_pixels: int | None, max_pixels: int | None
+) -> tuple[int, int]:
+    """``(height, width)`` of every frame under per-frame bounds, as qwen-vl-utils' ``smart_resize(height, width,
+    factor=patch * merge, min_pixels, max_pixels)`` gives it (:func:`vidllm.video.fit_pixels`).
+
+    A bound left ``None`` is the processor's whole-video bound shared out over the frames (padded to the temporal
+    patch), which is what that bound means per frame.
+    """
+    from vidllm.video.resize import fit_pixels
+
+    patch_t = video_processor.temporal_patch_size
+    padded = num_frames + (-num_frames % patch_t)
+    size = video_processor.size
+    low = min_pixels if min_pixels is not None else size["shortest_edge"] // padded
+    high = max_pixels if max_pixels is not None else size["longest_edge"] // padded
+    factor = video_processor.patch_size * video_processor.merge_size
+    return fit_pixels(int(frame_size[0]), int(frame_size[1]), low, max(low, high), factor)
+
+
+def resize_like_processor(video_processor, frames: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """``frames`` (``uint8 (T, H, W, 3)``) resized to ``size`` with the processor's filter (antialiased, on
+    ``uint8``, as its own resize step does); the frames themselves when they already have that size."""
+    if tuple(frames.shape[1:3]) == tuple(size):
+        return frames
+    from torchvision.transforms.v2 import functional as tvF
+    from transformers.image_utils import pil_torch_interpolation_mapping
+
+    video = torch.from_numpy(np.ascontiguousarray(frames)).permute(0, 3, 1, 2)
+    resized = tvF.resize(video, list(size), interpolation=pil_torch_interpolation_mapping[video_processor.resample],
+                         antialias=True)  # fmt: skip
+    return resized.permute(0, 2, 3, 1).contiguous().numpy()
 
 
 def _render(processor, messages: Sequence[dict], add_generation_prompt: bool) -> str:
     return processor.apply_chat_template(list(messages), tokenize=False, add_generation_prompt=add_generation_prompt)
 
 
-def _expand(text: str, pad: str, expansions: Sequence[str], start: int = 0) -> tuple[str, int]:
-    """Replace the video placeholders of ``text`` in order, beginning with ``expansions[start]``."""
-    pieces = text.split(pad)
+def _expand(text: str, pad: str, expansions: Sequence[str], wrapped: str | None = None) -> tuple[str, int]:
+    """Replace the video placeholders of ``text`` in order; where ``wrapped`` (a text around ``pad``) stands, it is
+    replaced whole, else ``pad`` alone."""
+    pattern = re.escape(pad) if wrapped is None else f"{re.escape(wrapped)}|{re.escape(pad)}"
+    pieces = re.split(pattern, text)
     used = len(pieces) - 1
-    if start + used > len(expansions):
+    if used > len(expansions):
         raise ValueError(
-            f"the prompt has {start + used} video placeholders but {len(expansions)} videos were given; "
+            f"the prompt has {used} video placeholders but {len(expansions)} videos were given; "
             "pass one video per {'type': 'video'} part"
         )
     out = [pieces[0]]
     for i, piece in enumerate(pieces[1:]):
-        out.append(expansions[start + i])
+        out.append(expansions[i])
         out.append(piece)
     return "".join(out), used
 
@@ -186,6 +228,7 @@ def tokenize_conversation(
     *,
     add_generation_prompt: bool,
     video_pad: str,
+    wrapped_pad: str | None = None,
 ) -> tuple[list[int], list[int] | None]:
     """Render, expand the video placeholders and tokenize; label the assistant turns.
 
@@ -195,6 +238,8 @@ def tokenize_conversation(
         expansions: The expansion text of each video, in order.
         add_generation_prompt: End with the assistant prompt (generation); no labels then.
         video_pad: The video placeholder token.
+        wrapped_pad: A text around ``video_pad`` (e.g. ``<|vision_start|><|video_pad|><|vision_end|>``) that an
+            expansion replaces whole where the prompt holds it, as Qwen3-VL's processor of its release does.
 
     Returns:
         ``(input_ids, labels)``; ``labels`` is ``None`` when no assistant turn is trained on.
@@ -203,7 +248,7 @@ def tokenize_conversation(
         ValueError: When the chat template is not prefix-stable (a turn's rendering changes later ones).
     """
     full = _render(processor, messages, add_generation_prompt)
-    text, used = _expand(full, video_pad, expansions)
+    text, used = _expand(full, video_pad, expansions, wrapped_pad)
     if used != len(expansions):
         raise ValueError(f"{len(expansions)} videos were given but the prompt has {used} video placeholders")
     spans: list[tuple[int, int]] = []
@@ -211,8 +256,8 @@ def tokenize_conversation(
         for i, m in enumerate(messages):
             if m.get("role") != "assistant":
                 continue
-            before = _expand(_render(processor, messages[:i], True), video_pad, expansions)[0]
-            through = _expand(_render(processor, messages[: i + 1], False), video_pad, expansions)[0]
+            before = _expand(_render(processor, messages[:i], True), video_pad, expansions, wrapped_pad)[0]
+            through = _expand(_render(processor, messages[: i + 1], False), video_pad, expansions, wrapped_pad)[0]
             if not (text.startswith(through) and through.startswith(before)):
                 raise ValueError(
                     "the chat template renders earlier turns differently once later turns follow; "

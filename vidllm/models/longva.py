@@ -16,8 +16,6 @@ onto it. Inputs follow LongVA's own inference and training code:
 
 from __future__ import annotations
 
-import copy
-import json
 import logging
 from collections.abc import Sequence
 from pathlib import Path
@@ -25,33 +23,15 @@ from typing import Any, ClassVar
 
 import numpy as np
 import torch
-from safetensors.torch import load_file, save_file
 
-from vidllm.models.builders import build_layout, build_video_modules
-from vidllm.models.checkpoint import (
-    FORMAT_VERSION,
-    META_FILE,
-    MODULES_FILE,
-    RUNTIME_FIELDS,
-    move_to,
-    read_meta,
-    unwrap,
-)
+from vidllm.models.base import EncodedVideo, VideoAdapterBase
+from vidllm.models.checkpoint import unwrap
 from vidllm.models.components.numbering import number_video_frames
-from vidllm.models.components.time_tokens import add_time_tokens, fit_embeddings, init_rows_from, init_time_token_rows
+from vidllm.models.components.time_tokens import fit_embeddings
 from vidllm.models.components.timestamp_text import frame_time_texts
-from vidllm.models.components.video_hook import MODULE_NAME, attached, vidllm_state_dict
-from vidllm.models.config import LoraSettings, ModelConfig
-from vidllm.models.inputs import (
-    assemble_sample,
-    collate,
-    count_videos,
-    prepare_frames,
-    tokenize_conversation,
-    with_numpro_hint,
-)
-from vidllm.models.lora import apply_lora_settings, language_model_linear_names
-from vidllm.models.runtime import resolve_runtime
+from vidllm.models.config import ModelConfig
+from vidllm.models.inputs import SampledVideo
+from vidllm.models.runtime import Runtime
 
 logger = logging.getLogger(__name__)
 
@@ -143,12 +123,12 @@ class LongVAProcessor:
 
     Args:
         tokenizer: The checkpoint's (Qwen2) tokenizer, with ``<image>`` added.
-        video_processor: The frame processor.
+        video_processor: The frame processor (set once the model, which sizes it, is loaded).
     """
 
     video_token = IMAGE_TOKEN
 
-    def __init__(self, tokenizer, video_processor: LongVAFrameProcessor):
+    def __init__(self, tokenizer, video_processor: LongVAFrameProcessor | None):
         self.tokenizer = tokenizer
         self.video_processor = video_processor
 
@@ -183,7 +163,7 @@ def load_tokenizer(folder: Path):
 # ---------------------------------------------------------------------------------------------------------- adapter
 
 
-class LongVAAdapter:
+class LongVAAdapter(VideoAdapterBase):
     """LongVA (7B, 7B-DPO and fine-tunes in the LLaVA format) with vidllm's time components.
 
     Args:
@@ -192,214 +172,70 @@ class LongVAAdapter:
 
     name: ClassVar[str] = "longva"
     model_types: ClassVar[tuple[str, ...]] = ("llava_qwen",)  # config.json's model_type (family detection)
+    example_checkpoint: ClassVar[str] = "lmms-lab/LongVA-7B-DPO"
+    numpro_in_prepare: ClassVar[bool] = False  # NumPro numbers the 336x336 square (see encode_video)
 
     def __init__(self, config: ModelConfig):
-        self.config = config
-        self.model = None
-        self.processor = None
-        self.time_token_ids: list[int] = []
-        self.layout = None
-        self.base_path: Path | None = None
+        super().__init__(config)
         self.raw_config: dict[str, Any] = {}
 
-    def load(self, path: str | Path | None = None, *, trainable: bool = False) -> LongVAAdapter:
-        """Load a local folder: a LongVA checkpoint (LLaVA format) or a folder written by :meth:`save`."""
+    def load_processor(self, folder: Path) -> LongVAProcessor:
+        return LongVAProcessor(load_tokenizer(folder), None)
+
+    def load_base_model(self, folder: Path, runtime: Runtime, processor):
         from vidllm.models import longva_weights
 
-        config = copy.deepcopy(self.config)
-        path = Path(path or config.path).expanduser()
-        meta = read_meta(path)
-        base_path = path
-        if meta is not None:
-            if meta["family"] != self.name:
-                raise ValueError(f"{path} was saved by the {meta['family']!r} adapter, not {self.name!r}")
-            saved = ModelConfig.from_dict(meta["config"])
-            for name in RUNTIME_FIELDS:
-                setattr(saved, name, getattr(config, name))
-            config = saved
-            if meta.get("base_path"):
-                base_path = Path(meta["base_path"])
-        config.path = str(path)
-        if not (base_path / "config.json").is_file():
-            raise FileNotFoundError(
-                f"model folder {str(base_path)!r} has no config.json; set model.path to a local LongVA checkpoint "
-                "folder (e.g. a downloaded lmms-lab/LongVA-7B-DPO)"
-            )
-        runtime = resolve_runtime(config.device, config.dtype, config.attn_implementation)
-        tokenizer = load_tokenizer(path)
-        device_map = {"": runtime.device} if runtime.device.type != "cpu" else None
-        model, raw, _ = longva_weights.load_llava_checkpoint(
-            base_path,
-            image_token_id=tokenizer.convert_tokens_to_ids(IMAGE_TOKEN),
+        model, self.raw_config, _ = longva_weights.load_llava_checkpoint(
+            folder,
+            image_token_id=processor.video_token_id,
             dtype=runtime.dtype,
             attn_implementation=runtime.attn_implementation,
-            device_map=device_map,
+            device_map={"": runtime.device} if runtime.device.type != "cpu" else None,
         )
-        lora_folder = meta is not None and meta.get("base_path") is not None
-        fit_embeddings(model, len(tokenizer))  # room for <image> (and time tokens) in a small vocabulary
-        token_ids: list[int] = []
-        if config.time.time_tokens:
-            scheme = config.time.make_scheme(fps=1.0)
-            token_ids, added = add_time_tokens(tokenizer, scheme)
-            fit_embeddings(model, len(tokenizer))
-            if added or lora_folder:  # a full save already holds trained rows
-                init_time_token_rows(model, init_rows_from(tokenizer, scheme))
-        layout = build_layout(config, native_frame_text=False)
-        modules = build_video_modules(
-            config, layout, hidden_size=model.config.text_config.hidden_size, absolute_time=False
-        )
-        param = next(model.parameters())
-        modules.to(device=param.device, dtype=param.dtype)
-        setattr(model.model, MODULE_NAME, modules)
-        if meta is not None:
-            modules.load_state_dict(load_file(str(path / MODULES_FILE), device=str(runtime.device)), strict=True)
-        if lora_folder:
-            from peft import PeftModel
+        return model
 
-            model = PeftModel.from_pretrained(model, str(path), is_trainable=trainable)
-            if trainable:
-                attached(model).requires_grad_(True)
-        model.eval()
-        vision = unwrap(model).config
-        frames = LongVAFrameProcessor(
+    def prepare_model(self, model, processor, config: ModelConfig) -> None:
+        fit_embeddings(model, len(processor.tokenizer))  # room for <image> (and time tokens) in a small vocabulary
+        vision = model.config
+        processor.video_processor = LongVAFrameProcessor(
             vision.vision_config.image_size, vision.vision_config.patch_size, vision.pool_stride
         )
-        self.config, self.model, self.processor = config, model, LongVAProcessor(tokenizer, frames)
-        self.time_token_ids, self.layout, self.base_path, self.raw_config = token_ids, layout, base_path.resolve(), raw
-        return self
 
-    def _require_loaded(self):
-        if self.model is None:
-            raise RuntimeError(f"{self.name}: call .load() before using the adapter")
-        return unwrap(self.model)
+    def write_full_weights(self, model, out: Path, state: dict[str, torch.Tensor]) -> None:
+        """Full saves are written back in LongVA's LLaVA format."""
+        from vidllm.models import longva_weights
 
-    def build_inputs(
-        self,
-        messages: Sequence[dict],
-        videos: Sequence[Any] = (),
-        *,
-        add_generation_prompt: bool = False,
-        durations: Sequence[float | None] | None = None,
-    ) -> dict[str, torch.Tensor]:
-        """One sample: token ids, labels, pixels, per-video frame grids and frame times.
+        longva_weights.save_llava_checkpoint(model, self.raw_config, out, state)
 
-        Args:
-            messages: Chat messages; each ``{"type": "video"}`` part takes the next of ``videos``.
-            videos: ``(frames uint8 (T,H,W,3), timestamps float (T,) seconds)`` pairs or objects with
-                ``frames``/``timestamps``.
-            add_generation_prompt: End with the assistant prompt (for :meth:`generate`); no labels.
-            durations: Each video's duration in seconds (default: the video object's ``duration``).
-
-        Returns:
-            ``input_ids``, ``attention_mask`` of shape `(1, L)`, ``labels`` (when an assistant turn is trained),
-            ``pixel_values_videos`` `(total frames, 3, 336, 336)`, ``video_grid_thw`` `(n_videos, 3)` (frames and the
-            12x12 token grid) and ``video_timestamps`` `(total frames,)` seconds.
-        """
-        base = self._require_loaded()
+    def encode_video(self, video: SampledVideo) -> EncodedVideo:
+        """CLIP pixels of every frame, ``(frames, 12, 12)`` grids (the pooled token side) and frame times."""
         cfg, processor, layout = self.config, self.processor, self.layout
-        if count_videos(messages) != len(videos):
-            raise ValueError(f"the messages have {count_videos(messages)} video parts but {len(videos)} videos came")
-        if cfg.time.numpro:
-            messages = with_numpro_hint(messages)
+        base = unwrap(self.model)
         side, per_frame = base.config.pooled_side, base.config.tokens_per_frame
-        pixels, grids, times, expansions = [], [], [], []
-        for i, given in enumerate(videos):
-            video = prepare_frames(given, numpro=False, duration=durations[i] if durations else None)
-            frames = video.frames
-            if cfg.time.numpro:  # NumPro numbers 336x336 frames: square first, so the crop keeps the number
-                frames = number_video_frames(processor.video_processor.to_square(frames), start=0)
-            texts = None
-            if layout.frame_text:
-                scheme = cfg.time.make_scheme(fps=video.fps)
-                texts = frame_time_texts(video.timestamps, scheme, cfg.time.template(), duration=video.duration)
-            count = len(frames)
-            expansions.append(
-                layout.placeholder(count, per_frame, pad=IMAGE_TOKEN, vision_start="", vision_end="", texts=texts)
-            )
-            pixels.append(processor.video_processor(frames))
-            grids.append(torch.tensor([[count, side, side]]))
-            times.append(torch.tensor(video.timestamps, dtype=torch.float32))
-        ids, labels = tokenize_conversation(
-            processor, messages, expansions, add_generation_prompt=add_generation_prompt, video_pad=IMAGE_TOKEN
-        )
-        return assemble_sample(ids, labels, pixels, grids, times)
+        frames = video.frames
+        if cfg.time.numpro:  # NumPro numbers 336x336 frames: square first, so the crop keeps the number
+            frames = number_video_frames(processor.video_processor.to_square(frames), start=0)
+        texts = None
+        if layout.frame_text:
+            scheme = cfg.time.make_scheme(fps=video.fps)
+            texts = frame_time_texts(video.timestamps, scheme, cfg.time.template(), duration=video.duration)
+        count = len(frames)
+        expansion = layout.placeholder(count, per_frame, pad=IMAGE_TOKEN, vision_start="", vision_end="", texts=texts)
+        return EncodedVideo(expansion, processor.video_processor(frames), torch.tensor([[count, side, side]]),
+                            torch.tensor(video.timestamps, dtype=torch.float32))  # fmt: skip
 
-    def collate(self, samples: Sequence[dict[str, torch.Tensor]], *, padding_side: str = "right") -> dict:
-        """Batch samples (``left`` padding for generation)."""
-        return collate(samples, self.processor.tokenizer.pad_token_id, padding_side)
-
-    def forward(self, batch: dict[str, torch.Tensor]):
-        """Run the model on a batch (with ``labels``: ``.loss``)."""
-        self._require_loaded()
-        device = next(self.model.parameters()).device
-        return self.model(**move_to(batch, device))
-
-    @torch.no_grad()
-    def generate(self, batch: dict[str, torch.Tensor], **gen_kwargs: Any) -> list[str]:
-        """Greedy by default (``max_new_tokens=64``); returns the decoded new text of each row.
-
-        The videos are merged into the prompt's embeddings once, before decoding (``inputs_embeds``).
-        """
-        base = self._require_loaded()
-        device = next(self.model.parameters()).device
-        inputs = move_to({k: v for k, v in batch.items() if k != "labels"}, device)
-        embeds = base.model.embed(
+    def generation_inputs(self, batch: dict[str, torch.Tensor]) -> dict[str, Any]:
+        """The videos merged into the prompt's embeddings once, before decoding (``inputs_embeds``)."""
+        inputs = super().generation_inputs(batch)
+        embeds = unwrap(self.model).model.embed(
             inputs["input_ids"],
             inputs.get("pixel_values_videos"),
             inputs.get("video_grid_thw"),
             inputs.get("video_timestamps"),
         )
+        return {"input_ids": inputs["input_ids"], "inputs_embeds": embeds, "attention_mask": inputs["attention_mask"]}
+
+    def generation_defaults(self) -> dict[str, Any]:
         tokenizer = self.processor.tokenizer
-        gen_kwargs = {
-            "max_new_tokens": 64,
-            "do_sample": False,
-            "eos_token_id": tokenizer.convert_tokens_to_ids("<|im_end|>"),
-            "pad_token_id": tokenizer.pad_token_id,
-            **gen_kwargs,
-        }
-        out = self.model.generate(
-            input_ids=inputs["input_ids"], inputs_embeds=embeds, attention_mask=inputs["attention_mask"], **gen_kwargs
-        )
-        return tokenizer.batch_decode(out[:, inputs["input_ids"].shape[1] :], skip_special_tokens=True)
-
-    def lora_target_modules(self, modules: Sequence[str] = LoraSettings.modules) -> list[str]:
-        """The Qwen2 decoder's linear layers (never CLIP's or the projector's)."""
-        return language_model_linear_names(self._require_loaded(), modules)
-
-    def apply_lora(self, settings: LoraSettings) -> None:
-        """Wrap the model with LoRA (see :mod:`vidllm.models.lora`); ``modules_to_save`` may name the projector
-        (``model.visual.merger``), which NumPro-FT trains beside LoRA."""
-        targets = self.lora_target_modules(settings.modules)
-        self.model = apply_lora_settings(
-            self.model, settings, target_modules=targets, time_token_ids=self.time_token_ids
-        )
-
-    def save(self, out_dir: str | Path, *, state_dict: dict | None = None) -> Path:
-        """Write the model (LoRA adapter, or full weights in LongVA's LLaVA format), tokenizer, time modules and
-        ``vidllm.json`` (``state_dict``: the gathered state under DeepSpeed ZeRO-3)."""
-        from vidllm.models import longva_weights
-
-        self._require_loaded()
-        out = Path(out_dir)
-        out.mkdir(parents=True, exist_ok=True)
-        self.processor.save_pretrained(out)
-        model = self.model
-        meta: dict[str, Any] = {"format": FORMAT_VERSION, "family": self.name, "config": self.config.to_dict()}
-        marker = f".{MODULE_NAME}."
-        if hasattr(model, "peft_config"):
-            given = {"state_dict": state_dict} if state_dict is not None else {}
-            model.save_pretrained(out, save_embedding_layers=False, **given)
-            meta["base_path"] = str(self.base_path)
-        else:
-            full = state_dict if state_dict is not None else model.state_dict()
-            state = {k: v for k, v in full.items() if marker not in f".{k}"}
-            longva_weights.save_llava_checkpoint(model, self.raw_config, out, state)
-        modules = vidllm_state_dict(model)
-        if state_dict is not None:  # the gathered values win over the (possibly sharded) module's own
-            gathered = {f".{k}".split(marker, 1)[1]: v for k, v in state_dict.items() if marker in f".{k}"}
-            modules.update({k: v.detach().cpu() for k, v in gathered.items()})
-        save_file(modules, str(out / MODULES_FILE))
-        meta["config"]["path"] = str(out)
-        (out / META_FILE).write_text(json.dumps(meta, indent=2))
-        logger.info("saved %s model to %s", self.name, out)
-        return out
+        return {**super().generation_defaults(), "eos_token_id": tokenizer.convert_tokens_to_ids("<|im_end|>"),
+                "pad_token_id": tokenizer.pad_token_id}  # fmt: skip

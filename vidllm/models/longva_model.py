@@ -25,7 +25,8 @@ from huggingface_hub.dataclasses import strict
 from torch import nn
 from transformers import CLIPVisionConfig, CLIPVisionModel, GenerationMixin, PreTrainedModel, Qwen2Config, Qwen2Model
 from transformers.configuration_utils import PreTrainedConfig, SubConfigSpec
-from transformers.modeling_outputs import CausalLMOutputWithPast
+
+from vidllm.models.heads import VideoInnerModelMixin, VideoLMHeadMixin
 
 # openai/clip-vit-large-patch14-336, the tower every released LongVA checkpoint names in ``mm_vision_tower``.
 CLIP_L14_336 = {
@@ -168,12 +169,14 @@ class LongVAVisual(nn.Module):
         return pool_frames(features, cfg.patches_per_side, cfg.pool_stride, cfg.pool_mode)
 
 
-class LongVAModel(nn.Module):
+class LongVAModel(VideoInnerModelMixin, nn.Module):
     """Vision side and Qwen2 decoder; visual tokens replace the ``image_token_id`` placeholders of the prompt.
 
     Args:
         config: The model configuration.
     """
+
+    placeholder_name = "image_token_id"
 
     def __init__(self, config: LongVAConfig):
         super().__init__()
@@ -181,74 +184,13 @@ class LongVAModel(nn.Module):
         self.visual = LongVAVisual(config)
         self.language_model = Qwen2Model(config.text_config)
 
-    def get_video_features(
-        self,
-        pixel_values_videos: torch.Tensor,
-        video_grid_thw: torch.Tensor,
-        video_timestamps: torch.Tensor | None = None,
-    ) -> list[torch.Tensor]:
-        """Each video's LLM tokens, frame-major, after vidllm's time modules (time embedding, slots) when attached.
-
-        Args:
-            pixel_values_videos (`torch.FloatTensor` of shape `(N, 3, H, W)`): All frames of the batch's videos.
-            video_grid_thw (`torch.LongTensor` of shape `(n_videos, 3)`): Frames, token rows and token columns of each
-                video (``(T_i, 12, 12)``).
-            video_timestamps (`torch.FloatTensor` of shape `(N,)`, *optional*): Each frame's time in seconds.
-
-        Returns:
-            One `(T_i * K, D)` tensor per video (`(K_slots, D)` with per-video slots).
-        """
-        frames = video_grid_thw[:, 0].tolist()
-        if sum(frames) != pixel_values_videos.shape[0]:
-            raise ValueError(
-                f"video_grid_thw counts {sum(frames)} frames but pixel_values_videos holds "
-                f"{pixel_values_videos.shape[0]}; build the batch with adapter.build_inputs / collate"
-            )
+    def frame_tokens(self, pixel_values_videos: torch.Tensor, frames: list[int]) -> list[torch.Tensor]:
+        """Each video's pooled CLIP tokens, frame-major: `(T_i * K, D)` (``K`` = 144 for LongVA-7B)."""
         tokens = self.visual(pixel_values_videos)  # (N, K, D)
-        per_video = [t.reshape(-1, t.shape[-1]) for t in torch.split(tokens, frames)]
-        modules = getattr(self, "vidllm", None)
-        if modules is not None:
-            per_video, _ = modules.transform(per_video, frames, video_timestamps)
-        return list(per_video)
-
-    def embed(
-        self,
-        input_ids: torch.LongTensor,
-        pixel_values_videos: torch.Tensor | None = None,
-        video_grid_thw: torch.Tensor | None = None,
-        video_timestamps: torch.Tensor | None = None,
-    ) -> torch.Tensor:
-        """Token embeddings with the videos' tokens written over the placeholders.
-
-        Args:
-            input_ids (`torch.LongTensor` of shape `(batch, L)`): Prompt ids with one placeholder per visual token.
-            pixel_values_videos: See :meth:`get_video_features`.
-            video_grid_thw: See :meth:`get_video_features`.
-            video_timestamps: See :meth:`get_video_features`.
-
-        Returns:
-            `torch.Tensor` of shape `(batch, L, D)`.
-
-        Raises:
-            ValueError: When the number of placeholders differs from the number of visual tokens.
-        """
-        embeds = self.language_model.get_input_embeddings()(input_ids)
-        placeholders = input_ids == self.config.image_token_id
-        if pixel_values_videos is None:
-            if placeholders.any():
-                raise ValueError(f"{int(placeholders.sum())} video placeholder tokens but no pixel_values_videos")
-            return embeds
-        features = torch.cat(self.get_video_features(pixel_values_videos, video_grid_thw, video_timestamps))
-        if int(placeholders.sum()) != features.shape[0]:
-            raise ValueError(
-                f"the prompt holds {int(placeholders.sum())} video placeholder tokens but the videos give "
-                f"{features.shape[0]} tokens; build the inputs with the adapter (one placeholder per visual token)"
-            )
-        mask = placeholders.unsqueeze(-1).expand_as(embeds)
-        return embeds.masked_scatter(mask, features.to(embeds.dtype))
+        return [t.reshape(-1, t.shape[-1]) for t in torch.split(tokens, frames)]
 
 
-class LongVAForCausalLM(PreTrainedModel, GenerationMixin):
+class LongVAForCausalLM(VideoLMHeadMixin, PreTrainedModel, GenerationMixin):
     """LongVA with a language-modelling head (see the module docstring).
 
     Args:
@@ -265,6 +207,7 @@ class LongVAForCausalLM(PreTrainedModel, GenerationMixin):
     _supports_sdpa = True
     _tied_weights_keys = {"lm_head.weight": "model.language_model.embed_tokens.weight"}
     accepts_loss_kwargs = False  # as the Qwen-VL models: vidllm's trainer normalises the loss itself
+    positions_from_mask = True  # left padding gives the same positions as no padding
 
     def __init__(self, config: LongVAConfig):
         super().__init__(config)
@@ -288,66 +231,3 @@ class LongVAForCausalLM(PreTrainedModel, GenerationMixin):
 
     def set_input_embeddings(self, value: nn.Module) -> None:
         self.model.language_model.set_input_embeddings(value)
-
-    def get_output_embeddings(self) -> nn.Module:
-        return self.lm_head
-
-    def set_output_embeddings(self, value: nn.Module) -> None:
-        self.lm_head = value
-
-    def forward(
-        self,
-        input_ids: torch.LongTensor | None = None,
-        attention_mask: torch.Tensor | None = None,
-        position_ids: torch.LongTensor | None = None,
-        past_key_values=None,
-        inputs_embeds: torch.Tensor | None = None,
-        labels: torch.LongTensor | None = None,
-        pixel_values_videos: torch.Tensor | None = None,
-        video_grid_thw: torch.LongTensor | None = None,
-        video_timestamps: torch.Tensor | None = None,
-        use_cache: bool | None = None,
-        logits_to_keep: int | torch.Tensor = 0,
-        **kwargs,
-    ) -> CausalLMOutputWithPast:
-        """Run the model.
-
-        Args:
-            input_ids (`torch.LongTensor` of shape `(batch, L)`): Token ids, one placeholder per visual token.
-            attention_mask (`torch.Tensor` of shape `(batch, L)`): 0 on padding.
-            position_ids (`torch.LongTensor` of shape `(batch, L)`, *optional*): Default: counted over the unpadded
-                tokens (left padding gives the same positions as no padding).
-            past_key_values: Decoding cache.
-            inputs_embeds (`torch.Tensor` of shape `(batch, L, D)`, *optional*): Instead of ``input_ids`` (the
-                videos already merged, as :meth:`LongVAModel.embed` returns them).
-            labels (`torch.LongTensor` of shape `(batch, L)`, *optional*): -100 where no loss is taken.
-            pixel_values_videos: See :meth:`LongVAModel.get_video_features`.
-            video_grid_thw: See :meth:`LongVAModel.get_video_features`.
-            video_timestamps: See :meth:`LongVAModel.get_video_features`.
-            use_cache: Return the decoding cache.
-            logits_to_keep: Compute the logits of the last this many positions only (0: all).
-            **kwargs: Passed to the decoder (attention options, ``cache_position``...).
-
-        Returns:
-            ``loss`` (with labels), ``logits`` `(batch, L, vocab)`, ``past_key_values``.
-        """
-        num_items_in_batch = kwargs.pop("num_items_in_batch", None)
-        if inputs_embeds is None:
-            inputs_embeds = self.model.embed(input_ids, pixel_values_videos, video_grid_thw, video_timestamps)
-        if position_ids is None and attention_mask is not None and attention_mask.ndim == 2 and not past_key_values:
-            position_ids = (attention_mask.long().cumsum(-1) - 1).clamp(min=0)
-        out = self.model.language_model(
-            inputs_embeds=inputs_embeds,
-            attention_mask=attention_mask,
-            position_ids=position_ids,
-            past_key_values=past_key_values,
-            use_cache=use_cache,
-            **kwargs,
-        )
-        hidden = out.last_hidden_state
-        keep = slice(-logits_to_keep, None) if isinstance(logits_to_keep, int) else logits_to_keep
-        logits = self.lm_head(hidden[:, keep, :])
-        loss = None
-        if labels is not None:
-            loss = self.loss_function(logits, labels, logits.shape[-1], num_items_in_batch=num_items_in_batch)
-        return CausalLMOutputWithPast(loss=loss, logits=logits, past_key_values=out.past_key_values)

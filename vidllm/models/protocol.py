@@ -1,8 +1,9 @@
-"""What every model adapter provides. Adapters are one file per family, registered in :data:`vidllm.models.MODELS`.
+"""What every model adapter provides. Adapters share one core (:class:`vidllm.models.base.VideoAdapterBase`) and
+are registered in :data:`vidllm.models.MODELS`.
 
 Typical use::
 
-    adapter = get_adapter("qwen2_5_vl")(ModelConfig(path="/models/Qwen2.5-VL-7B-Instruct")).load()
+    adapter = from_pretrained("Qwen/Qwen2.5-VL-7B-Instruct")        # or get_adapter(family)(ModelConfig(...)).load()
     sample = adapter.build_inputs(messages, [(frames, timestamps)])     # frames uint8 (T,H,W,3), seconds (T,)
     loss = adapter.forward(adapter.collate([sample])).loss
     texts = adapter.generate(adapter.collate([prompt], padding_side="left"), max_new_tokens=64)
@@ -47,7 +48,10 @@ class VideoLLMAdapter(Protocol):
     time_token_ids: list[int]
 
     def load(self, path: str | Path | None = None, *, trainable: bool = False) -> VideoLLMAdapter:
-        """Load a local checkpoint folder (a base checkpoint or one written by :meth:`save`); returns ``self``."""
+        """Load a checkpoint folder or Hub id (a base checkpoint or one written by :meth:`save`); returns ``self``.
+
+        The shared implementation (:class:`vidllm.models.base.VideoAdapterBase`) also takes ``base=`` (a LoRA run
+        over another copy of its base)."""
         ...
 
     def build_inputs(

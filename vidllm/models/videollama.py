@@ -23,7 +23,6 @@ with the frame times in the run's time scheme (VTG-LLM: ``<TIME_ZERO><TIME_ZERO>
 from __future__ import annotations
 
 import argparse
-import copy
 import json
 import logging
 from collections.abc import Sequence
@@ -35,21 +34,14 @@ import numpy as np
 import torch
 
 from vidllm.models import checkpoint
+from vidllm.models.base import EncodedVideo, VideoAdapterBase
 from vidllm.models.components.layout import VideoLayout
 from vidllm.models.components.time_embedding import TimeEmbedding
 from vidllm.models.components.time_tokens import add_time_tokens, fit_embeddings, init_time_token_rows
-from vidllm.models.components.video_hook import MODULE_NAME, VideoTimeModules, attached
-from vidllm.models.config import CompressionConfig, LoraSettings, ModelConfig, TimeConfig
-from vidllm.models.inputs import (
-    assemble_sample,
-    collate,
-    count_videos,
-    prepare_frames,
-    tokenize_conversation,
-    with_numpro_hint,
-)
-from vidllm.models.lora import apply_lora_settings, language_model_linear_names
-from vidllm.models.runtime import resolve_runtime
+from vidllm.models.components.video_hook import VideoTimeModules, register
+from vidllm.models.config import CompressionConfig, ModelConfig, TimeConfig
+from vidllm.models.inputs import SampledVideo
+from vidllm.models.runtime import Runtime
 
 logger = logging.getLogger(__name__)
 
@@ -175,20 +167,95 @@ def last_piece_sources(tokenizer, scheme) -> dict[int, list[int]]:
     return sources
 
 
-# ----------------------------------------------------------------------------------------------------------- loading
+# ----------------------------------------------------------------------------------------------------------- adapter
 
 
-def check_config(config: ModelConfig) -> None:
-    """Refuse what this family cannot do, with the fix."""
-    if config.time.frame_text:
-        raise ValueError(
-            "time.frame_text is not used by the videollama family: its prompt always lists every frame's time in "
-            "one sentence after the video (VTG-LLM's format); set time.frame_text=false"
+def frame_time_sentence(times: Sequence[float], scheme, *, duration: float | None = None) -> str:
+    """Video-LLaMA / VTG-LLM's sentence after the video: ``The video contains T frames sampled at a, b seconds. ``."""
+    written = ", ".join(scheme.encode(float(t), duration=duration) for t in times)
+    return f"The video contains {len(times)} frames sampled at {written} seconds. "
+
+
+class VideoLLaMAAdapter(VideoAdapterBase):
+    """Video-LLaMA (video Q-Former) and VTG-LLM (slots, time tokens, time embedding) with vidllm's time components.
+
+    Args:
+        config: Model configuration (``family="videollama"``).
+    """
+
+    name: ClassVar[str] = "videollama"
+    example_checkpoint: ClassVar[str] = "a folder written by python -m vidllm.models.videollama"
+
+    def check_config(self, config: ModelConfig) -> None:
+        """Refuse what this family cannot do, with the fix."""
+        if config.time.frame_text:
+            raise ValueError(
+                "time.frame_text is not used by the videollama family: its prompt always lists every frame's time "
+                "in one sentence after the video (VTG-LLM's format); set time.frame_text=false"
+            )
+        if config.compression.enabled and config.compression.iterations:
+            raise ValueError(
+                "the videollama family uses VTG-LLM's one-step slots (sampler.slots); set compression.iterations=0"
+            )
+
+    def load_processor(self, folder: Path) -> VideoLlamaProcessor:
+        processor = VideoLlamaProcessor.from_pretrained(folder)
+        prepare_tokenizer(processor.tokenizer)
+        return processor
+
+    def load_base_model(self, folder: Path, runtime: Runtime, processor):
+        from vidllm.models.videollama_model import VideoLlamaForConditionalGeneration
+
+        extra = {"device_map": {"": runtime.device}} if runtime.device.type != "cpu" else {}
+        return VideoLlamaForConditionalGeneration.from_pretrained(
+            folder, dtype=runtime.dtype, attn_implementation=runtime.attn_implementation, **extra
         )
-    if config.compression.enabled and config.compression.iterations:
-        raise ValueError(
-            "the videollama family uses VTG-LLM's one-step slots (sampler.slots); set compression.iterations=0"
-        )
+
+    def prepare_model(self, model, processor, config: ModelConfig) -> None:
+        if config.compression.enabled and model.model.visual.merger.video_qformer is not None:
+            # VTG-LLM trains from Video-LLaMA with the video Q-Former replaced by slots (use_video_qformer: False).
+            logger.info("compression on: the video Q-Former is not used (VTG-LLM's slots replace it)")
+            model.model.visual.merger.video_qformer = None
+            model.model.visual.merger.video_query_tokens = None
+            model.config.video_qformer_config = None
+        model.config.video_token_id = processor.video_token_id
+        fit_embeddings(model, len(processor.tokenizer))  # room for <ImageHere>
+
+    def time_token_sources(self, tokenizer, scheme) -> dict[int, list[int]]:
+        return last_piece_sources(tokenizer, scheme)
+
+    def build_layout(self, config: ModelConfig) -> VideoLayout:
+        return _layout(config)
+
+    def build_modules(self, config: ModelConfig, layout: VideoLayout, model) -> VideoTimeModules:
+        return build_modules(config, layout, model.config.qformer_config.hidden_size)
+
+    def tokens_per_video(self, frames: int) -> int:
+        """LLM features of a video of ``frames`` frames: slots, video queries or every frame's queries."""
+        model_config = checkpoint.unwrap(self.model).config
+        comp = self.config.compression
+        if comp.enabled:
+            return comp.num_slots if comp.per == "video" else frames * comp.num_slots
+        if model_config.use_video_qformer:
+            return model_config.num_video_query_tokens
+        return frames * model_config.num_query_tokens
+
+    def encode_video(self, video: SampledVideo) -> EncodedVideo:
+        """224 x 224 pixels of every frame, ``(T, 16, 16)`` grids, frame times and the frame-time sentence."""
+        vp = self.processor.video_processor
+        side = vp.size // vp.patch_size
+        frames = len(video.timestamps)
+        scheme = self.config.time.make_scheme(fps=video.fps)
+        sentence = frame_time_sentence(video.timestamps, scheme, duration=video.duration)
+        placeholders = VIDEO_TOKEN * self.tokens_per_video(frames)
+        times = torch.tensor(video.timestamps, dtype=torch.float32)
+        grid = torch.tensor([[frames, side, side]])
+        return EncodedVideo(f"<Video>{placeholders}</Video> {sentence}", vp(video.frames), grid, times)
+
+    def generation_defaults(self) -> dict[str, Any]:
+        tokenizer = self.processor.tokenizer
+        return {**super().generation_defaults(), "pad_token_id": tokenizer.pad_token_id,
+                "eos_token_id": tokenizer.eos_token_id}  # fmt: skip
 
 
 def build_modules(config: ModelConfig, layout: VideoLayout, width: int) -> VideoTimeModules:
@@ -209,205 +276,6 @@ def _layout(config: ModelConfig) -> VideoLayout:
         slots_per_video=comp.num_slots if comp.enabled and comp.per == "video" else None,
         slots_per_frame=comp.num_slots if comp.enabled and comp.per == "frame" else None,
     )
-
-
-def load(config: ModelConfig, path: str | Path | None = None, *, family: str, trainable: bool = False):
-    """Load a converted base folder or a folder written by ``adapter.save`` (like :func:`checkpoint.load`).
-
-    Returns:
-        A :class:`vidllm.models.checkpoint.Loaded`.
-    """
-    from safetensors.torch import load_file
-
-    from vidllm.models.videollama_model import VideoLlamaForConditionalGeneration
-
-    config = copy.deepcopy(config)
-    path = Path(path or config.path).expanduser()
-    meta = checkpoint.read_meta(path)
-    base_path = path
-    if meta is not None:
-        if meta["family"] != family:
-            raise ValueError(f"{path} was saved by the {meta['family']!r} adapter, not {family!r}; use that family")
-        saved = ModelConfig.from_dict(meta["config"])
-        for name in checkpoint.RUNTIME_FIELDS:
-            setattr(saved, name, getattr(config, name))
-        config = saved
-        if meta.get("base_path"):
-            base_path = Path(meta["base_path"])
-    config.path = str(path)
-    check_config(config)
-    checkpoint._check_folder(base_path)
-    runtime = resolve_runtime(config.device, config.dtype, config.attn_implementation)
-    processor = VideoLlamaProcessor.from_pretrained(path)
-    prepare_tokenizer(processor.tokenizer)
-    extra = {"device_map": {"": runtime.device}} if runtime.device.type != "cpu" else {}
-    model = VideoLlamaForConditionalGeneration.from_pretrained(
-        base_path, dtype=runtime.dtype, attn_implementation=runtime.attn_implementation, **extra
-    )
-    if config.compression.enabled and model.model.visual.merger.video_qformer is not None:
-        # VTG-LLM trains from Video-LLaMA with the video Q-Former replaced by slots (use_video_qformer: False).
-        logger.info("compression on: the video Q-Former of %s is not used (VTG-LLM's slots replace it)", base_path)
-        model.model.visual.merger.video_qformer = None
-        model.model.visual.merger.video_query_tokens = None
-        model.config.video_qformer_config = None
-    model.config.video_token_id = processor.video_token_id
-    token_ids: list[int] = []
-    lora_folder = meta is not None and meta.get("base_path") is not None
-    if config.time.time_tokens:
-        scheme = config.time.make_scheme(fps=1.0)
-        token_ids, added = add_time_tokens(processor.tokenizer, scheme)
-        fit_embeddings(model, len(processor.tokenizer))
-        if added or lora_folder:
-            init_time_token_rows(model, last_piece_sources(processor.tokenizer, scheme))
-    fit_embeddings(model, len(processor.tokenizer))
-    layout = _layout(config)
-    modules = build_modules(config, layout, model.config.qformer_config.hidden_size)
-    param = next(model.parameters())
-    setattr(model.model, MODULE_NAME, modules.to(device=param.device, dtype=param.dtype))
-    if meta is not None:
-        state = load_file(str(path / checkpoint.MODULES_FILE), device=str(runtime.device))
-        modules.load_state_dict(state, strict=True)
-    if lora_folder:
-        from peft import PeftModel
-
-        model = PeftModel.from_pretrained(model, str(path), is_trainable=trainable)
-        if trainable:
-            attached(model).requires_grad_(True)
-    model.eval()
-    return checkpoint.Loaded(model, processor, config, layout, token_ids, base_path.resolve())
-
-
-# ----------------------------------------------------------------------------------------------------------- adapter
-
-
-def frame_time_sentence(times: Sequence[float], scheme, *, duration: float | None = None) -> str:
-    """Video-LLaMA / VTG-LLM's sentence after the video: ``The video contains T frames sampled at a, b seconds. ``."""
-    written = ", ".join(scheme.encode(float(t), duration=duration) for t in times)
-    return f"The video contains {len(times)} frames sampled at {written} seconds. "
-
-
-class VideoLLaMAAdapter:
-    """Video-LLaMA (video Q-Former) and VTG-LLM (slots, time tokens, time embedding) with vidllm's time components.
-
-    Args:
-        config: Model configuration (``family="videollama"``).
-    """
-
-    name: ClassVar[str] = "videollama"
-
-    def __init__(self, config: ModelConfig):
-        self.config = config
-        self.model = None
-        self.processor = None
-        self.time_token_ids: list[int] = []
-        self._loaded: checkpoint.Loaded | None = None
-
-    def load(self, path: str | Path | None = None, *, trainable: bool = False) -> VideoLLaMAAdapter:
-        """Load a converted folder (:func:`convert_released`) or a folder written by :meth:`save`."""
-        self._loaded = load(self.config, path, family=self.name, trainable=trainable)
-        self.config, self.model, self.processor = self._loaded.config, self._loaded.model, self._loaded.processor
-        self.time_token_ids = self._loaded.time_token_ids
-        return self
-
-    def _require_loaded(self) -> checkpoint.Loaded:
-        if self._loaded is None:
-            raise RuntimeError(f"{self.name}: call .load() before using the adapter")
-        self._loaded.model = self.model
-        return self._loaded
-
-    def tokens_per_video(self, frames: int) -> int:
-        """LLM features of a video of ``frames`` frames: slots, video queries or every frame's queries."""
-        model_config = checkpoint.unwrap(self.model).config
-        comp = self.config.compression
-        if comp.enabled:
-            return comp.num_slots if comp.per == "video" else frames * comp.num_slots
-        if model_config.use_video_qformer:
-            return model_config.num_video_query_tokens
-        return frames * model_config.num_query_tokens
-
-    def build_inputs(
-        self,
-        messages: Sequence[dict],
-        videos: Sequence[Any] = (),
-        *,
-        add_generation_prompt: bool = False,
-        durations: Sequence[float | None] | None = None,
-    ) -> dict[str, torch.Tensor]:
-        """One sample: token ids, labels, pixels, frame counts and frame times.
-
-        Args:
-            messages: Chat messages; each ``{"type": "video"}`` part takes the next of ``videos``.
-            videos: ``(frames uint8 (T,H,W,3), timestamps float (T,) seconds)`` pairs or objects with
-                ``frames``/``timestamps``.
-            add_generation_prompt: End after ``[/INST]`` (for :meth:`generate`); no labels.
-            durations: Each video's duration in seconds (for the ``bins`` scheme).
-
-        Returns:
-            ``input_ids``, ``attention_mask`` of shape `(1, L)`, ``labels`` (when an assistant turn is trained),
-            ``pixel_values_videos`` `(sum T, 3, 224, 224)`, ``video_grid_thw`` `(n_videos, 3)` = ``(T, 16, 16)`` and
-            ``video_timestamps`` `(sum T,)`.
-        """
-        self._require_loaded()
-        cfg, processor = self.config, self.processor
-        if count_videos(messages) != len(videos):
-            raise ValueError(f"the messages have {count_videos(messages)} video parts but {len(videos)} videos came")
-        if cfg.time.numpro:
-            messages = with_numpro_hint(messages)
-        vp = processor.video_processor
-        side = vp.size // vp.patch_size
-        pixels, grids, times, expansions = [], [], [], []
-        for i, given in enumerate(videos):
-            video = prepare_frames(given, numpro=cfg.time.numpro, duration=durations[i] if durations else None)
-            frames = len(video.timestamps)
-            scheme = cfg.time.make_scheme(fps=video.fps)
-            sentence = frame_time_sentence(video.timestamps, scheme, duration=video.duration)
-            placeholders = VIDEO_TOKEN * self.tokens_per_video(frames)
-            expansions.append(f"<Video>{placeholders}</Video> {sentence}")
-            pixels.append(vp(video.frames))
-            grids.append(torch.tensor([[frames, side, side]]))
-            times.append(torch.tensor(video.timestamps, dtype=torch.float32))
-        ids, labels = tokenize_conversation(
-            processor, messages, expansions, add_generation_prompt=add_generation_prompt, video_pad=VIDEO_TOKEN
-        )
-        return assemble_sample(ids, labels, pixels, grids, times)
-
-    def collate(self, samples: Sequence[dict[str, torch.Tensor]], *, padding_side: str = "right") -> dict:
-        """Batch samples (``left`` padding for generation)."""
-        return collate(samples, self.processor.tokenizer.pad_token_id, padding_side)
-
-    def forward(self, batch: dict[str, torch.Tensor]):
-        """Run the model on a batch (with ``labels``: ``.loss``)."""
-        self._require_loaded()
-        device = next(self.model.parameters()).device
-        return self.model(**checkpoint.move_to(batch, device))
-
-    @torch.no_grad()
-    def generate(self, batch: dict[str, torch.Tensor], **gen_kwargs: Any) -> list[str]:
-        """Greedy by default (``max_new_tokens=64``); returns the decoded new text of each row."""
-        self._require_loaded()
-        device = next(self.model.parameters()).device
-        inputs = checkpoint.move_to({k: v for k, v in batch.items() if k != "labels"}, device)
-        tokenizer = self.processor.tokenizer
-        gen_kwargs = {"max_new_tokens": 64, "do_sample": False, "pad_token_id": tokenizer.pad_token_id,
-                      "eos_token_id": tokenizer.eos_token_id, **gen_kwargs}  # fmt: skip
-        out = self.model.generate(**inputs, **gen_kwargs)
-        return tokenizer.batch_decode(out[:, inputs["input_ids"].shape[1] :], skip_special_tokens=True)
-
-    def lora_target_modules(self, modules: Sequence[str] = LoraSettings.modules) -> list[str]:
-        """LLaMA's linear layers (never the ViT's, the Q-Formers' or ``llama_proj``)."""
-        self._require_loaded()
-        return language_model_linear_names(checkpoint.unwrap(self.model), modules)
-
-    def apply_lora(self, settings: LoraSettings) -> None:
-        """Wrap the model with LoRA (see :mod:`vidllm.models.lora`)."""
-        targets = self.lora_target_modules(settings.modules)
-        self.model = apply_lora_settings(
-            self.model, settings, target_modules=targets, time_token_ids=self.time_token_ids
-        )
-
-    def save(self, out_dir: str | Path, *, state_dict: dict | None = None) -> Path:
-        """Write the model (full or LoRA), processor, time modules and config (``state_dict``: gathered state)."""
-        return checkpoint.save(self._require_loaded(), out_dir, family=self.name, state_dict=state_dict)
 
 
 # -------------------------------------------------------------------------------------------------------- conversion
@@ -572,13 +440,14 @@ def convert_released(
         model.save_pretrained(out)
         processor.save_pretrained(out)
         return out
-    model_config = ModelConfig(family=VideoLLaMAAdapter.name, path=str(out), time=time, compression=compression)
-    layout = _layout(model_config)
-    modules = build_modules(model_config, layout, config.qformer_config.hidden_size)
+    adapter = VideoLLaMAAdapter(ModelConfig(family=VideoLLaMAAdapter.name, path=str(out), time=time,
+                                            compression=compression))  # fmt: skip
+    adapter.layout = _layout(adapter.config)
+    modules = build_modules(adapter.config, adapter.layout, config.qformer_config.hidden_size)
     modules.load_state_dict(modules_state, strict=True)
-    setattr(model.model, MODULE_NAME, modules.to(getattr(torch, dtype)))
-    loaded = checkpoint.Loaded(model, processor, model_config, layout, [], out.resolve())
-    return checkpoint.save(loaded, out, family=VideoLLaMAAdapter.name)
+    register(model, modules)
+    adapter.model, adapter.processor = model, processor
+    return adapter.save(out)
 
 
 def main(argv: Sequence[str] | None = None) -> None:

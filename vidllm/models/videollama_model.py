@@ -35,9 +35,8 @@ from transformers import (
     PretrainedConfig,
     PreTrainedModel,
 )
-from transformers.modeling_outputs import CausalLMOutputWithPast
 
-MODULE_NAME = "vidllm"  # where the adapter registers the time embedding and slots (as for the Qwen-VL families)
+from vidllm.models.heads import VideoInnerModelMixin, VideoLMHeadMixin
 
 
 def _sub_config(value, cls, defaults: dict):
@@ -225,7 +224,7 @@ class VideoLlamaPreTrainedModel(PreTrainedModel):
                 nn.init.normal_(module.video_query_tokens, std=std)
 
 
-class VideoLlamaModel(VideoLlamaPreTrainedModel):
+class VideoLlamaModel(VideoInnerModelMixin, VideoLlamaPreTrainedModel):
     """Visual side + LLaMA, without the LM head.
 
     Args:
@@ -238,108 +237,25 @@ class VideoLlamaModel(VideoLlamaPreTrainedModel):
         self.language_model = LlamaModel(config.text_config)
         self.post_init()
 
-    def get_input_embeddings(self):
-        return self.language_model.get_input_embeddings()
-
-    def set_input_embeddings(self, value):
-        self.language_model.set_input_embeddings(value)
-
-    def get_video_features(
-        self,
-        pixel_values_videos: torch.Tensor,
-        video_grid_thw: torch.Tensor,
-        video_timestamps: torch.Tensor | None = None,
-    ) -> list[torch.Tensor]:
-        """The LLM features of each video.
-
-        Args:
-            pixel_values_videos (`torch.FloatTensor` of shape `(total frames, 3, 224, 224)`): The videos' frames,
-                concatenated.
-            video_grid_thw (`torch.LongTensor` of shape `(num_videos, 3)`): Per video ``(frames, 16, 16)`` (frames and
-                the patch grid).
-            video_timestamps (`torch.FloatTensor` of shape `(total frames,)`, *optional*): Each frame's time in
-                seconds; needed by the time embedding.
-
-        Returns:
-            One `(N_i, llm hidden)` tensor per video: ``N_i`` = slots, video queries, or ``T_i * 32`` frame tokens.
-        """
+    def frame_tokens(self, pixel_values_videos: torch.Tensor, frames: list[int]) -> list[torch.Tensor]:
+        """Each video's Q-Former queries with the frame positions added: `(T_i * 32, Q-Former width)`."""
         visual = self.visual
-        frames = video_grid_thw[:, 0].tolist()
-        if sum(frames) != pixel_values_videos.shape[0]:
-            raise ValueError(
-                f"video_grid_thw counts {sum(frames)} frames but pixel_values_videos has "
-                f"{pixel_values_videos.shape[0]}; build the batch with adapter.build_inputs / collate"
-            )
         per_frame = visual.encode_frames(pixel_values_videos)
         width = per_frame.shape[-1]
-        tokens = [visual.merger.add_frame_positions(f).reshape(-1, width) for f in torch.split(per_frame, frames)]
-        modules = getattr(self, MODULE_NAME, None)
-        if modules is not None and (modules.time_embedding is not None or modules.compressor is not None):
-            times = video_timestamps
-            if times is not None and self.config.round_times:
-                times = torch.round(times.float())
-            tokens, _ = modules.transform(tokens, frames, times)
-        return [visual.merger.proj(visual.merger.pool(t)) for t in tokens]
+        return [visual.merger.add_frame_positions(f).reshape(-1, width) for f in torch.split(per_frame, frames)]
 
-    def forward(
-        self,
-        input_ids: torch.LongTensor | None = None,
-        attention_mask: torch.Tensor | None = None,
-        position_ids: torch.LongTensor | None = None,
-        past_key_values=None,
-        inputs_embeds: torch.Tensor | None = None,
-        pixel_values_videos: torch.Tensor | None = None,
-        video_grid_thw: torch.Tensor | None = None,
-        video_timestamps: torch.Tensor | None = None,
-        use_cache: bool | None = None,
-        **kwargs,
-    ):
-        """Embed the prompt, scatter the video features into the ``<ImageHere>`` positions, run LLaMA.
+    def module_times(self, video_timestamps: torch.Tensor | None) -> torch.Tensor | None:
+        """VTG-LLM's time embedding reads whole seconds (``round_times``)."""
+        if video_timestamps is not None and self.config.round_times:
+            return torch.round(video_timestamps.float())
+        return video_timestamps
 
-        Args:
-            input_ids (`torch.LongTensor` of shape `(batch, seq)`): Token ids with one placeholder per feature.
-            attention_mask (`torch.Tensor` of shape `(batch, seq)`): 0 on padding.
-            position_ids (`torch.LongTensor` of shape `(batch, seq)`, *optional*): 1-D positions.
-            past_key_values: KV cache (generation).
-            inputs_embeds (`torch.Tensor` of shape `(batch, seq, hidden)`, *optional*): Instead of ``input_ids``.
-            pixel_values_videos: See :meth:`get_video_features`.
-            video_grid_thw: See :meth:`get_video_features`.
-            video_timestamps: See :meth:`get_video_features`.
-            use_cache: Return a KV cache.
-            **kwargs: Passed to ``LlamaModel``.
-
-        Returns:
-            The ``LlamaModel`` output.
-        """
-        if inputs_embeds is None:
-            ids = input_ids
-            if self.config.video_token_id is not None:
-                ids = input_ids.masked_fill(input_ids == self.config.video_token_id, 0)  # row is replaced below
-            inputs_embeds = self.get_input_embeddings()(ids)
-        if pixel_values_videos is not None:
-            if input_ids is None:
-                raise ValueError("videos need input_ids to find the <ImageHere> placeholders")
-            features = torch.cat(self.get_video_features(pixel_values_videos, video_grid_thw, video_timestamps))
-            mask = input_ids == self.config.video_token_id
-            if int(mask.sum()) != features.shape[0]:
-                raise ValueError(
-                    f"the prompt holds {int(mask.sum())} <ImageHere> placeholders but the videos give "
-                    f"{features.shape[0]} features; build the prompt with adapter.build_inputs"
-                )
-            inputs_embeds = inputs_embeds.masked_scatter(
-                mask.unsqueeze(-1).to(inputs_embeds.device), features.to(inputs_embeds.dtype)
-            )
-        return self.language_model(
-            attention_mask=attention_mask,
-            position_ids=position_ids,
-            past_key_values=past_key_values,
-            inputs_embeds=inputs_embeds,
-            use_cache=use_cache,
-            **kwargs,
-        )
+    def project_tokens(self, tokens: list[torch.Tensor]) -> list[torch.Tensor]:
+        """Video Q-Former (or nothing), then ``llama_proj``."""
+        return [self.visual.merger.proj(self.visual.merger.pool(t)) for t in tokens]
 
 
-class VideoLlamaForConditionalGeneration(VideoLlamaPreTrainedModel, GenerationMixin):
+class VideoLlamaForConditionalGeneration(VideoLMHeadMixin, VideoLlamaPreTrainedModel, GenerationMixin):
     """Video-LLaMA / VTG-LLM with the LM head; ``generate`` drops the pixels after the prefill.
 
     Args:
@@ -360,48 +276,8 @@ class VideoLlamaForConditionalGeneration(VideoLlamaPreTrainedModel, GenerationMi
     def set_input_embeddings(self, value):
         self.model.set_input_embeddings(value)
 
-    def get_output_embeddings(self):
-        return self.lm_head
-
-    def set_output_embeddings(self, value):
-        self.lm_head = value
-
-    def forward(
-        self,
-        input_ids: torch.LongTensor | None = None,
-        attention_mask: torch.Tensor | None = None,
-        position_ids: torch.LongTensor | None = None,
-        past_key_values=None,
-        inputs_embeds: torch.Tensor | None = None,
-        labels: torch.LongTensor | None = None,
-        pixel_values_videos: torch.Tensor | None = None,
-        video_grid_thw: torch.Tensor | None = None,
-        video_timestamps: torch.Tensor | None = None,
-        use_cache: bool | None = None,
-        logits_to_keep: int = 0,
-        **kwargs,
-    ) -> CausalLMOutputWithPast:
-        """Logits (and with ``labels`` the next-token loss; -100 is ignored). Arguments as
-        :meth:`VideoLlamaModel.forward`."""
-        outputs = self.model(
-            input_ids=input_ids,
-            attention_mask=attention_mask,
-            position_ids=position_ids,
-            past_key_values=past_key_values,
-            inputs_embeds=inputs_embeds,
-            pixel_values_videos=pixel_values_videos,
-            video_grid_thw=video_grid_thw,
-            video_timestamps=video_timestamps,
-            use_cache=use_cache,
-            **kwargs,
-        )
-        hidden = outputs.last_hidden_state
-        keep = slice(-logits_to_keep, None) if isinstance(logits_to_keep, int) and logits_to_keep else slice(None)
-        logits = self.lm_head(hidden[:, keep, :])
-        loss = None
-        if labels is not None:
-            loss = self.loss_function(logits, labels, logits.shape[-1], **kwargs)
-        return CausalLMOutputWithPast(loss=loss, logits=logits, past_key_values=outputs.past_key_values)
+    def embed_inputs(self, input_ids, inputs_embeds, pixel_values_videos, video_grid_thw, video_timestamps):
+        return self.model.embed(input_ids, pixel_values_videos, video_grid_thw, video_timestamps, inputs_embeds)
 
 
 class VTGLLMSlots(nn.Module):

@@ -106,7 +106,7 @@ def write_scratch_model(folder: str | Path, size: ScratchModelConfig, *, seed: i
     ``qwen2_vl`` adapter like any checkpoint). Rewriting with the same seed gives the same weights."""
     from transformers import GenerationConfig, Qwen2VLForConditionalGeneration
 
-    from vidllm.testing import build_processor, build_tokenizer
+    from vidllm.models.tiny import build_processor, build_tokenizer
 
     folder = Path(folder)
     tokenizer = build_tokenizer(synthetic_corpus(), vocab_size=600)

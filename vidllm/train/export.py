@@ -10,8 +10,8 @@ positions (the prompt layout), NumPro drawing -- is saved beside it (``vidllm.js
 and restored by :func:`vidllm.models.load_model` (``ModelConfig(path=OUT)``). A model trained with time tokens and
 none of those modules runs the same in plain transformers for short videos; with them, load it through vidllm.
 
-Without ``--merge`` the output is the LoRA folder again, recording ``--base`` as its base checkpoint (for a run
-moved to another machine).
+Without ``--merge`` the output is the LoRA folder again, recording ``--base`` as its base checkpoint (a Hub id, or a
+path relative to the output folder).
 """
 
 from __future__ import annotations
@@ -19,11 +19,9 @@ from __future__ import annotations
 import json
 import logging
 import os
-import tempfile
 from pathlib import Path
 
-from vidllm.models.checkpoint import META_FILE, read_meta
-from vidllm.models.config import ModelConfig
+from vidllm.models.checkpoint import read_meta
 
 logger = logging.getLogger(__name__)
 
@@ -33,19 +31,6 @@ def _checkpoint_dtype(folder: Path) -> str:
     config = json.loads((folder / "config.json").read_text()) if (folder / "config.json").is_file() else {}
     dtype = config.get("dtype") or config.get("torch_dtype") or config.get("text_config", {}).get("dtype")
     return dtype if dtype in ("bfloat16", "float16", "float32") else "float32"
-
-
-def _with_base(lora: Path, base: Path, scratch: Path) -> Path:
-    """A view of the LoRA folder (symlinks) whose ``vidllm.json`` names ``base`` as the base checkpoint."""
-    view = scratch / "lora"
-    view.mkdir()
-    for item in lora.iterdir():
-        if item.name != META_FILE:
-            os.symlink(item.resolve(), view / item.name)
-    meta = json.loads((lora / META_FILE).read_text())
-    meta["base_path"] = str(base.resolve())
-    (view / META_FILE).write_text(json.dumps(meta, indent=2))
-    return view
 
 
 def export(
@@ -71,26 +56,24 @@ def export(
     Raises:
         FileNotFoundError: ``lora`` is not a vidllm LoRA folder, or the base checkpoint is missing.
     """
-    from vidllm.models import get_adapter
+    from vidllm.models import from_pretrained
+    from vidllm.models.checkpoint import base_ref, is_lora_run, resolve_base, run_base
 
     lora, out = Path(lora), Path(out)
     meta = read_meta(lora) if lora.is_dir() else None
-    if meta is None or not meta.get("base_path"):
+    if not is_lora_run(meta):
         raise FileNotFoundError(
-            f"{lora} is not a LoRA folder written by vidllm (no vidllm.json with a base_path); pass the run folder "
+            f"{lora} is not a LoRA folder written by vidllm (no vidllm.json naming a base model); pass the run folder "
             "of a LoRA run or one of its checkpoint-N folders"
         )
-    base_path = Path(base) if base is not None else Path(meta["base_path"])
-    if not (base_path / "config.json").is_file():
-        raise FileNotFoundError(f"base checkpoint {base_path} not found; pass --base with the local base folder")
-    family = meta["family"]
+    try:
+        base_path = resolve_base(base_ref(base) if base is not None else run_base(lora, meta), run=lora)
+    except FileNotFoundError as e:
+        raise FileNotFoundError(f"base checkpoint not found ({e}); pass --base with the base folder or Hub id") from e
     dtype = _checkpoint_dtype(base_path) if dtype == "auto" else dtype
-    config = ModelConfig(family=family, path=str(base_path), device="cpu", dtype=dtype)
-    with tempfile.TemporaryDirectory() as scratch:
-        folder = _with_base(lora, base_path, Path(scratch)) if base is not None else lora
-        adapter = get_adapter(family)(config).load(folder)
-        if merge:
-            adapter.model = adapter.model.merge_and_unload()
-        adapter.save(out)
+    adapter = from_pretrained(lora, base=base, family=meta["family"], device="cpu", dtype=dtype)
+    if merge:
+        adapter.model = adapter.model.merge_and_unload()
+    adapter.save(out)
     logger.info("exported %s (%s) to %s", lora, "merged" if merge else "LoRA", out)
     return out

@@ -270,10 +270,10 @@ def build_adapter(cfg: TrainConfig, args):
     """Load the model with its time components and make the configured parts trainable."""
     import torch
 
-    from vidllm.models import get_adapter
+    from vidllm.models import load_model
 
     model_cfg = training_model_config(cfg, args)
-    adapter = get_adapter(model_cfg.family)(model_cfg).load(trainable=True)
+    adapter = load_model(model_cfg, trainable=True)  # a folder, a Hub id or a run to resume from
     select_trainable(adapter, cfg.tuning)
     if zero_stage(args) == 0 and model_cfg.dtype != "float32":
         # Without DeepSpeed there are no fp32 master weights: keep the trained parameters in fp32 under autocast.

@@ -199,3 +199,103 @@ def plan_every_frame(
     if max_frames is not None and len(times) > max_frames:
         return plan_samples(duration, num_frames=int(max_frames), start=s, end=e)
     return SamplePlan(times=times, fps=len(times) / (e - s), start=s, end=e)
+
+
+# ------------------------------------------------------------------------------------ qwen-vl-utils' frame choice
+#
+# The Qwen-VL model cards feed their models frames chosen by qwen-vl-utils (0.0.14): a frame *count* from the rate,
+# rounded to the temporal patch of 2 and kept within [4, 768], then that many stream frames spread from the first to
+# the last frame of the window with ``linspace`` (rounded in float32). Unlike :func:`plan_samples` the grid is not
+# ``k / fps``: it stretches to reach the last frame, so frame k's time drifts from k / fps by up to one sampling
+# interval. These functions reproduce that choice exactly (tests compare them with qwen-vl-utils itself), for
+# :func:`vidllm.video.model_card.read_frames_qwen_vl_utils`.
+
+#: qwen-vl-utils' defaults: the frame count is a multiple of this (Qwen-VL's temporal patch).
+QWEN_FRAME_FACTOR = 2
+QWEN_FPS = 2.0
+QWEN_MIN_FRAMES = 4
+QWEN_MAX_FRAMES = 768
+
+
+def _round_to(value: float, factor: int) -> int:
+    return round(value / factor) * factor
+
+
+def _ceil_to(value: float, factor: int) -> int:
+    return math.ceil(value / factor) * factor
+
+
+def _floor_to(value: float, factor: int) -> int:
+    return math.floor(value / factor) * factor
+
+
+def qwen_frame_window(
+    total_frames: int, video_fps: float, start: float | None = None, end: float | None = None
+) -> tuple[int, int]:
+    """The first and last stream frame of a ``[start, end]`` window (seconds), as qwen-vl-utils picks them: the first
+    frame at or after ``start``, the last at or before ``end``.
+
+    Raises:
+        ValueError: A non-positive rate or count, or a window holding fewer than two frames.
+    """
+    if not (video_fps > 0 and total_frames > 0):
+        raise ValueError(f"need video_fps > 0 and total_frames > 0, got {video_fps} fps and {total_frames} frames")
+    if start is None and end is None:
+        return 0, total_frames - 1
+    duration = total_frames / video_fps
+    first = math.ceil(min(max(0.0, start), duration) * video_fps) if start is not None else 0
+    last = total_frames - 1
+    if end is not None:
+        last = min(math.floor(min(max(0.0, end), duration) * video_fps), total_frames - 1)
+    if first >= last:
+        raise ValueError(
+            f"the window [{start}, {end}] s holds frames {first}..{last} of a {duration:.2f}-s video: fewer than two"
+        )
+    return first, last
+
+
+def qwen_frame_count(
+    total_frames: int,
+    video_fps: float,
+    *,
+    fps: float | None = QWEN_FPS,
+    nframes: int | None = None,
+    min_frames: int = QWEN_MIN_FRAMES,
+    max_frames: int | None = None,
+) -> int:
+    """How many frames qwen-vl-utils takes from a window of ``total_frames`` frames at ``video_fps``.
+
+    Args:
+        total_frames: Frames in the window.
+        video_fps: The stream's average frame rate.
+        fps: Frames per second asked for (ignored with ``nframes``).
+        nframes: An exact count (rounded to the frame factor).
+        min_frames: Fewest frames when sampling by rate (rounded up to the factor).
+        max_frames: Most frames when sampling by rate (rounded down to the factor; default
+            ``min(768, total_frames)``); never more than ``total_frames``.
+
+    Raises:
+        ValueError: When the count falls outside ``[2, total_frames]`` (qwen-vl-utils refuses those too).
+    """
+    if nframes is not None:
+        count = _round_to(nframes, QWEN_FRAME_FACTOR)
+    else:
+        low = _ceil_to(min_frames, QWEN_FRAME_FACTOR)
+        cap = max_frames if max_frames is not None else min(QWEN_MAX_FRAMES, total_frames)
+        high = _floor_to(cap, QWEN_FRAME_FACTOR)
+        wanted = total_frames / video_fps * (fps if fps is not None else QWEN_FPS)
+        count = _floor_to(min(min(max(wanted, low), high), total_frames), QWEN_FRAME_FACTOR)
+    if not QWEN_FRAME_FACTOR <= count <= total_frames:
+        raise ValueError(
+            f"{count} frames asked of a window of {total_frames}; qwen-vl-utils needs between {QWEN_FRAME_FACTOR} "
+            "and the window's frame count: ask for fewer frames or a longer window"
+        )
+    return count
+
+
+def qwen_frame_indices(first: int, last: int, count: int) -> np.ndarray:
+    """``count`` stream frame indices from ``first`` to ``last``, evenly spread and rounded as qwen-vl-utils does
+    (``torch.linspace`` in float32, then ``round``), ``int64`` of shape ``(count,)``."""
+    import torch
+
+    return torch.linspace(first, last, count).round().long().numpy()

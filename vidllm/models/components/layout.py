@@ -20,14 +20,17 @@ class Segment:
         t: Temporal size.
         h: Height.
         w: Width.
-        time_interval: Temporal position step between consecutive ``t`` (Qwen2.5-VL: tokens_per_second *
-            seconds per group; otherwise 1).
+        time_interval: Temporal position step between consecutive ``t`` before :attr:`time_scale` (Qwen2.5-VL:
+            seconds per group, ``second_per_grid_ts``; otherwise 1).
+        time_scale: Second factor of the step (Qwen2.5-VL: ``tokens_per_second``). The temporal index of group
+            ``g`` is ``floor(float32(float32(g * time_interval) * time_scale))``, the release's order and dtype.
     """
 
     t: int
     h: int
     w: int
     time_interval: float = 1.0
+    time_scale: float = 1.0
 
     @property
     def size(self) -> int:
@@ -63,14 +66,17 @@ class VideoLayout:
             return self.slots_per_video
         return groups * self.tokens_per_group(native)
 
-    def segments(self, groups: int, height: int, width: int, time_interval: float = 1.0) -> list[Segment]:
+    def segments(
+        self, groups: int, height: int, width: int, time_interval: float = 1.0, time_scale: float = 1.0
+    ) -> list[Segment]:
         """The M-RoPE segments of a video, in prompt order.
 
         Args:
             groups: Temporal groups.
             height: Merged grid height (``grid_h // merge``).
             width: Merged grid width.
-            time_interval: Temporal position step per group when the video is one block.
+            time_interval: Temporal position step per group when the video is one block (see :class:`Segment`).
+            time_scale: Second factor of that step.
 
         Returns:
             One segment per group when frame text separates the groups, else one segment. Compressed tokens lie
@@ -81,7 +87,7 @@ class VideoLayout:
         h, w = (1, self.slots_per_frame) if self.slots_per_frame else (height, width)
         if self.frame_text:
             return [Segment(1, h, w) for _ in range(groups)]
-        return [Segment(groups, h, w, time_interval)]
+        return [Segment(groups, h, w, time_interval, time_scale)]
 
     def placeholder(
         self,

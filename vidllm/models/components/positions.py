@@ -2,10 +2,12 @@
 
 Qwen-VL models give text tokens one position on all three axes and visual tokens a 3-D grid position. This is
 the rule the released Qwen2-VL / Qwen2.5-VL / Qwen3-VL models were trained with: a visual block starts at the next
-free position ``p``; its tokens get ``(p + floor(t * time_interval), p + y, p + x)``; the text after it starts at one
-past the largest position used so far. (transformers 5.x advances text by ``max(h, w)`` only and ignores the
-temporal extent, so after a long video the text overlaps the video's temporal positions; see the module tests.)
-With Qwen2.5-VL's ``time_interval = tokens_per_second * seconds_per_group`` the temporal position is absolute time.
+free position ``p``; its tokens get ``(p + floor(t * time_interval * time_scale), p + y, p + x)`` (computed in
+float32 in that order, as the releases do); the text after it starts at one past the largest position used so far.
+(transformers 5.x advances text by ``max(h, w)`` only and ignores the temporal extent, so after a long video the
+text overlaps the video's temporal positions; ``tests/models/test_stock_pipeline.py`` checks against the releases.)
+With Qwen2.5-VL's ``time_interval = seconds_per_group`` and ``time_scale = tokens_per_second`` the temporal position
+is absolute time.
 """
 
 from __future__ import annotations
@@ -30,7 +32,11 @@ def segment_positions(segment: Segment, start: int, device=None) -> torch.Tensor
     Returns:
         `torch.LongTensor` of shape `(3, t * h * w)`.
     """
-    t = (torch.arange(segment.t, device=device, dtype=torch.float64) * segment.time_interval).long()
+    t = torch.arange(segment.t, device=device)
+    if (segment.time_interval, segment.time_scale) != (1.0, 1.0):
+        # as Qwen2.5-VL's release computes it: (t * seconds per group) * tokens per second, in float32, truncated
+        interval = torch.tensor(segment.time_interval, dtype=torch.float32, device=device)
+        t = (t * interval * segment.time_scale).long()
     h = torch.arange(segment.h, device=device)
     w = torch.arange(segment.w, device=device)
     tt, hh, ww = torch.meshgrid(t, h, w, indexing="ij")

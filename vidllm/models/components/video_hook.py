@@ -122,8 +122,8 @@ def _segments(self, image_grid_thw, video_grid_thw, second_per_grid_ts) -> tuple
         seconds = [None] * len(rows)
     tokens_per_second = getattr(self.config.vision_config, "tokens_per_second", 1)
     for (t, h, w), spg in zip(rows, seconds):
-        interval = tokens_per_second * spg if spg is not None else 1.0
-        videos.extend(modules.layout.segments(t, h // merge, w // merge, interval))
+        interval, scale = (spg, tokens_per_second) if spg is not None else (1.0, 1.0)
+        videos.extend(modules.layout.segments(t, h // merge, w // merge, interval, scale))
     return images, videos
 
 
@@ -148,6 +148,19 @@ def _rope_index(
     return mrope_position_ids(mm_token_type_ids, images, videos, attention_mask)
 
 
+def register(hf_model, modules: VideoTimeModules) -> VideoTimeModules:
+    """Register ``modules`` on the inner model (``hf_model.model``) as ``vidllm``, moved to the model's device and
+    dtype. Families whose model class calls the modules itself (LongVA, Video-LLaMA) need nothing more.
+
+    Returns:
+        The registered modules.
+    """
+    param = next(hf_model.parameters())
+    modules.to(device=param.device, dtype=param.dtype)
+    setattr(hf_model.model, MODULE_NAME, modules)
+    return modules
+
+
 def attach(hf_model, modules: VideoTimeModules) -> VideoTimeModules:
     """Register ``modules`` on the inner model of ``hf_model`` and route its two seams through them.
 
@@ -158,10 +171,8 @@ def attach(hf_model, modules: VideoTimeModules) -> VideoTimeModules:
     Returns:
         The registered modules.
     """
+    register(hf_model, modules)
     inner = hf_model.model
-    param = next(hf_model.parameters())
-    modules.to(device=param.device, dtype=param.dtype)
-    setattr(inner, MODULE_NAME, modules)
     inner.get_video_features = types.MethodType(_video_features, inner)
     inner.get_rope_index = types.MethodType(_rope_index, inner)
     return modules

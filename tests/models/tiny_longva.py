@@ -17,7 +17,7 @@ from pathlib import Path
 
 import torch
 
-from vidllm.testing import build_tokenizer
+from vidllm.models.tiny import build_tokenizer
 
 CLIP_FOLDER = "clip-vit-tiny"
 IMAGE_SIZE = 28  # 4x4 patches of 7 pixels -> 2x2 pooled tokens per frame
