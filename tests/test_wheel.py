@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import sysconfig
@@ -18,9 +19,9 @@ from pathlib import Path
 
 import pytest
 
+from vidllm.models.tiny import write_tiny_checkpoint
 from vidllm.synthetic import SceneSpec
 from vidllm.synthetic.benchmark import write_benchmark
-from vidllm.models.tiny import write_tiny_checkpoint
 
 REPO = Path(__file__).resolve().parents[1]
 BENCHMARKS = REPO / "tests" / "fixtures" / "benchmarks"
@@ -33,9 +34,27 @@ pytestmark = pytest.mark.integration
 def installed(tmp_path_factory) -> tuple[Path, Path]:
     """``(python of the fresh virtualenv, its working folder)`` with the wheel installed."""
     root = tmp_path_factory.mktemp("wheel")
+    # Build from a copy of the sources: an in-tree build leaves build/lib behind, whose stale modules a later wheel
+    # would ship.
+    source = root / "source"
+    source.mkdir()
+    for name in ("pyproject.toml", "README.md"):
+        shutil.copy(REPO / name, source / name)
+    shutil.copytree(REPO / "vidllm", source / "vidllm", ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
     dist = root / "dist"
     subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", str(dist), str(REPO)],
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--no-deps",
+            "--no-build-isolation",
+            "-q",
+            "-w",
+            str(dist),
+            str(source),
+        ],
         check=True,
         cwd=root,
     )
