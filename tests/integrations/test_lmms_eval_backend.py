@@ -84,7 +84,10 @@ def test_visuals_must_be_one_video():
 
 def test_intervals_in_seconds_per_scheme():
     frames = TimeConfig(scheme="frames")
-    assert intervals_in_seconds("From Frame 3 to Frame 9.", frames, fps=0.5, duration=30.0) == "From 6.00 - 18.00 seconds."
+    assert (
+        intervals_in_seconds("From Frame 3 to Frame 9.", frames, fps=0.5, duration=30.0)
+        == "From 6.00 - 18.00 seconds."
+    )
     vtg = TimeConfig(scheme="vtgllm", time_tokens=True)
     answer = f"{get_scheme('vtgllm').format_span(12.5, 20.0)}, a man opens the door."
     assert intervals_in_seconds(answer, vtg, fps=1.0, duration=30.0) == "12.50 - 20.00 seconds, a man opens the door."

@@ -33,6 +33,7 @@ them the way ``vidllm eval`` answers its own queries:
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import math
@@ -70,6 +71,12 @@ ON_ERROR = ("empty", "raise")
 _PLACEHOLDER = re.compile(r"<(?:image|video)>\s*")
 _GENERATION_KEYS = {"max_new_tokens", "temperature", "do_sample", "top_p", "num_beams", "repetition_penalty", "until"}
 _IGNORED_ARGS = {"max_batch_size"}  # lmms-eval passes it to every model; vidllm has no automatic batch size
+_NUMERIC_ARGS = {
+    "fps": float,
+    **dict.fromkeys(
+        ("num_frames", "max_frames", "min_pixels", "max_pixels", "batch_size", "max_new_tokens", "num_workers"), int
+    ),
+}  # the CLI passes --batch_size as text
 
 
 @dataclass
@@ -144,7 +151,12 @@ class ModelArgs:
         if unknown:
             raise ValueError(f"unknown --model_args {', '.join(unknown)} for --model vidllm; "
                              f"valid: {', '.join(sorted(names))}")  # fmt: skip
-        return cls(**{k: v for k, v in kwargs.items() if k in names and v is not None})
+        values = {k: v for k, v in kwargs.items() if k in names and v is not None}
+        for name, kind in _NUMERIC_ARGS.items():
+            if isinstance(values.get(name), str):
+                with contextlib.suppress(ValueError):  # else __post_init__ says what was expected
+                    values[name] = kind(values[name])
+        return cls(**values)
 
     def model_config(self, dist: DistInfo) -> ModelConfig:
         """The base model's :class:`ModelConfig` (a saved adapter brings its own time components)."""
