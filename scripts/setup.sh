@@ -39,9 +39,9 @@ if [ "${LMMS_EVAL:-1}" != 0 ]; then
   [ -x .venv-lmms/bin/python ] || .venv/bin/python -m venv --without-pip .venv-lmms
   site_of() { "$1" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])'; }
   site_of .venv/bin/python > "$(site_of .venv-lmms/bin/python)/_vidllm_base_venv.pth"
-  .venv-lmms/bin/python -m pip install -q --no-deps lmms-eval==0.7.3
   .venv-lmms/bin/python -m pip install -q "av>=15,<16" "filelock>=3.16,<4" loguru sacrebleu evaluate tenacity \
     aiohttp pytablewriter
+  .venv-lmms/bin/python -m pip install -q --no-deps lmms-eval==0.7.3  # last: its other ~50 requirements stay out
   .venv-lmms/bin/python -m pip install -q --no-deps --no-build-isolation -e .  # its entry point: --model vidllm
 fi
 echo "setup: done ($(.venv/bin/python -c 'import torch, transformers; print("torch", torch.__version__, "transformers", transformers.__version__)'))"

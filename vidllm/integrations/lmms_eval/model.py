@@ -3,8 +3,9 @@
 Only ``generate_until`` is implemented, which is what lmms-eval's video tasks (Video-MME, MVBench, ``charades_sta``,
 ...) ask for. Not implemented, each with a ``NotImplementedError`` that says so:
 
-* ``loglikelihood`` (multiple-choice tasks scored by likelihood): vidllm's adapters expose generation and a training
-  forward, not continuation log-probabilities over a video prompt;
+* ``loglikelihood`` (tasks scored by likelihood): vidllm's adapters generate, and compute a training loss over a
+  chat-formatted assistant turn (with its end-of-turn token), not the log-probability of a raw continuation that
+  lmms-eval's loglikelihood requests mean;
 * ``generate_until_multi_round`` (multi-turn tasks): each turn would need the conversation so far and the video;
   vidllm's evaluation is single-turn.
 """
@@ -58,8 +59,8 @@ class VidLLM(lmms):
 
     def loglikelihood(self, requests: list[Instance]) -> list[tuple[float, bool]]:
         raise NotImplementedError(
-            "--model vidllm does not compute log-likelihoods (loglikelihood / multiple_choice output types): "
-            "vidllm's adapters expose generation, not continuation log-probabilities; use a generate_until task"
+            "--model vidllm does not compute log-likelihoods (loglikelihood / multiple_choice output types): vidllm's "
+            "adapters generate and score chat-formatted answers, not raw continuations; use a generate_until task"
         )
 
     def generate_until_multi_round(self, requests: list[Instance]) -> list[str]:
