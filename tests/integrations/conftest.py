@@ -58,14 +58,19 @@ def synthetic_docs(tmp_path_factory) -> list[dict]:
 
 @pytest.fixture(scope="session")
 def lmms(tmp_path_factory) -> Path:
-    """lmms-eval's interpreter, checked to import lmms-eval and to find ``--model vidllm`` (skips without the venv)."""
+    """lmms-eval's interpreter, checked to hold lmms-eval, av<16 and vidllm's entry point (skips without the venv)."""
     python = lmms_python()
     if python is None:
         pytest.skip(
             "lmms-eval's virtualenv is absent (.venv-lmms; scripts/setup.sh creates it, VIDLLM_LMMS_PYTHON names "
             "another): lmms-eval 0.7.3 pins av<16, which vidllm's environment does not hold"
         )
-    probe = "import av; from lmms_eval.models import get_model; print(av.__version__, get_model('vidllm').__name__)"
+    probe = (  # cheap: lmms-eval's own import takes seconds; the tests import it anyway
+        "import av, importlib.util; from importlib.metadata import entry_points\n"
+        "assert importlib.util.find_spec('lmms_eval'), 'lmms_eval is not installed'\n"
+        "assert 'vidllm' in {e.name for e in entry_points(group='lmms_eval.models')}, 'no vidllm entry point'\n"
+        "assert int(av.__version__.split('.')[0]) < 16, f'av {av.__version__}: lmms-eval 0.7.3 needs av<16'"
+    )
     tmp = tmp_path_factory.mktemp("lmms-probe")
     done = subprocess.run([str(python), "-c", probe], env=lmms_env(tmp), capture_output=True, text=True, timeout=600)
     if done.returncode != 0:  # present but broken: a failure, not a skip
