@@ -59,7 +59,7 @@ from vidllm.eval.model_source import (
 )
 from vidllm.eval.video_loader import VideoLoader
 from vidllm.models.config import ModelConfig, TimeConfig
-from vidllm.time import BinScheme, TextScheme, find_intervals
+from vidllm.time import TextScheme, find_intervals
 from vidllm.video import VideoDecodeError, VideoFrames
 
 logger = logging.getLogger(__name__)
@@ -205,8 +205,7 @@ def intervals_in_seconds(text: str, time: TimeConfig, *, fps: float | None, dura
         fps: The sampling rate of the video the model saw ("Frame n" is ``n / fps`` seconds).
         duration: The video's length in seconds.
     """
-    scheme = time.make_scheme(fps=fps or 1.0)
-    bins = {"duration": duration, "num_bins": scheme.num_bins} if isinstance(scheme, BinScheme) else {}
+    bins = {"duration": duration, "num_bins": time.make_scheme().num_bins} if time.scheme == "bins" else {}
     normalised, found = find_intervals(text, fps=fps, **bins)
     parts, last = [], 0
     for m in found:
