@@ -40,4 +40,19 @@ for version in 4.49.0 4.57.1; do
     || .venv/bin/python -m pip download -q --no-deps "transformers==$version" -d "$REFERENCE_WHEELS" \
     || echo "setup: could not download transformers==$version into $REFERENCE_WHEELS; the stock-pipeline tests skip"
 done
+
+# lmms-eval (the vidllm[lmms-eval] extra, docs/lmms-eval.md) pins av<16 and pulls ~60 packages; it gets a second
+# virtualenv, .venv-lmms, that sees .venv's packages through a .pth line (torch and the rest are not installed
+# again) and holds only av 15, filelock 3 (lmms-eval 0.7.3 imports filelock._api, gone in filelock 4), lmms-eval
+# and the few packages its evaluator imports, shadowing .venv's.
+# tests/integrations/test_lmms_eval*.py use it and skip without it. LMMS_EVAL=0 skips this block.
+if [ "${LMMS_EVAL:-1}" != 0 ]; then
+  [ -x .venv-lmms/bin/python ] || .venv/bin/python -m venv --without-pip .venv-lmms
+  site_of() { "$1" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])'; }
+  site_of .venv/bin/python > "$(site_of .venv-lmms/bin/python)/_vidllm_base_venv.pth"
+  .venv-lmms/bin/python -m pip install -q "av>=15,<16" "filelock>=3.16,<4" loguru sacrebleu evaluate tenacity \
+    aiohttp pytablewriter
+  .venv-lmms/bin/python -m pip install -q --no-deps lmms-eval==0.7.3  # last: its other ~50 requirements stay out
+  .venv-lmms/bin/python -m pip install -q --no-deps --no-build-isolation -e .  # its entry point: --model vidllm
+fi
 echo "setup: done ($(.venv/bin/python -c 'import torch, transformers; print("torch", torch.__version__, "transformers", transformers.__version__)'))"
