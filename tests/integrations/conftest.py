@@ -14,13 +14,14 @@ from pathlib import Path
 import pytest
 import torch
 from lmms_helpers import FAMILY, FRAME, TRAINED_FPS, TRAINED_MAX_FRAMES, lmms_env, lmms_python
+from tiny_models import tiny_model_config
 from transformers.utils import logging as hf_logging
 
 from vidllm.models import LoraSettings, get_adapter
 from vidllm.models.config import TimeConfig
+from vidllm.models.tiny import write_tiny_checkpoint
 from vidllm.synthetic import SceneSpec
 from vidllm.synthetic.benchmark import write_benchmark
-from vidllm.testing import tiny_model_config, write_tiny_checkpoint
 
 hf_logging.disable_progress_bar()
 hf_logging.set_verbosity_error()
