@@ -9,15 +9,17 @@ is installed (backend ``hccl``), or the CPU (backend ``gloo``; DeepSpeed with ``
 
 :func:`setup` builds everything from a :class:`~vidllm.train.config.TrainConfig`:
 
-1. the ``TrainingArguments`` (:func:`training_arguments`) -- first, because they start the process group and tell
-   ``from_pretrained`` to shard at load time under ZeRO-3;
-2. the model through its adapter, with the time components, and what trains (:func:`build_adapter`,
-   :func:`select_trainable`);
-3. the records (Arrow-cached, built once on the main process) and the dataset and collator
-   (:func:`build_dataset`);
+0. the checks that need no model (:mod:`vidllm.train.preflight`: paths; the checkpoint to resume and its settings,
+   :func:`resume_checkpoint`), so a mistake costs seconds, not a model load;
+1. the ``TrainingArguments`` (:func:`training_arguments`) -- before the model, because they start the process group
+   and tell ``from_pretrained`` to shard at load time under ZeRO-3;
+2. the records (Arrow-cached, built once on the main process), checked against the video root and
+   ``data.max_length`` -- still before the model;
+3. the model through its adapter, with the time components, and what trains (:func:`build_adapter`,
+   :func:`select_trainable`), then the dataset and collator (:func:`build_dataset`);
 4. the :class:`~vidllm.train.trainer.VidllmTrainer`.
 
-:func:`train` runs it (resuming the latest checkpoint with ``resume=true``); :func:`save` writes the final model in
+:func:`train` runs it (resuming the newest complete checkpoint with ``resume=true``); :func:`save` writes the final model in
 the adapter's format plus ``train_config.yaml`` into ``checkpoint.output_dir``; :func:`cleanup` leaves the process
 group.
 """
