@@ -106,3 +106,15 @@ def test_data_stats_counts_paths_outside_the_root(cli, toy_set, tmp_path):
     assert code == 0
     assert "0 videos missing, 3 outside the video root" in out
     assert "outside the video root: 3 records" in out
+
+
+def test_a_saved_lora_folder_as_model_path_passes_the_path_checks(make_config, lora_folder, tmp_path):
+    from vidllm.train import preflight
+
+    preflight.check_paths(make_config(f"model.path={lora_folder}"))  # no config.json: its vidllm.json names the base
+    moved = tmp_path / "moved"
+    moved.mkdir()
+    meta = json.loads((lora_folder / "vidllm.json").read_text())
+    (moved / "vidllm.json").write_text(json.dumps({**meta, "base_path": str(tmp_path / "gone")}))
+    with pytest.raises(UserError, match="which is not a checkpoint folder here"):
+        preflight.check_paths(make_config(f"model.path={moved}"))

@@ -45,6 +45,10 @@ def check_paths(cfg) -> None:
     model = Path(cfg.model.path).expanduser()
     if not model.is_dir():
         problems.append(f"model.path={model} is not a folder; set it to a local checkpoint folder")
+    elif (model / "vidllm.json").is_file():  # a folder saved by vidllm (a LoRA run names its base)
+        base = _saved_base(model)
+        if base is not None and not (base / "config.json").is_file():
+            problems.append(f"model.path={model} was trained on {base}, which is not a checkpoint folder here")
     elif not (model / "config.json").is_file():
         problems.append(f"model.path={model} has no config.json; expected a Hugging Face checkpoint folder")
     out = Path(cfg.checkpoint.output_dir)
@@ -72,6 +76,17 @@ def check_paths(cfg) -> None:
                 "relative to"
             )
     _fail(problems)
+
+
+def _saved_base(folder: Path) -> Path | None:
+    """The base checkpoint a vidllm LoRA folder names in its ``vidllm.json`` (``None`` for a full save)."""
+    import json
+
+    try:
+        base = json.loads((folder / "vidllm.json").read_text(encoding="utf-8")).get("base_path")
+    except (OSError, ValueError):
+        return None
+    return Path(base) if base else None
 
 
 def check_records(cfg, records: Sequence[Record]) -> None:
