@@ -19,9 +19,9 @@ is installed (backend ``hccl``), or the CPU (backend ``gloo``; DeepSpeed with ``
    :func:`select_trainable`), then the dataset and collator (:func:`build_dataset`);
 4. the :class:`~vidllm.train.trainer.VidllmTrainer`.
 
-:func:`train` runs it (resuming the newest complete checkpoint with ``resume=true``); :func:`save` writes the final model in
-the adapter's format plus ``train_config.yaml`` into ``checkpoint.output_dir``; :func:`cleanup` leaves the process
-group.
+:func:`train` runs it (resuming the newest complete checkpoint with ``resume=true``); :func:`save` writes the final
+model in the adapter's format plus ``train_config.yaml`` into ``checkpoint.output_dir``; :func:`cleanup` leaves the
+process group.
 """
 
 from __future__ import annotations
