@@ -21,9 +21,9 @@ from collections.abc import Callable
 
 from vidllm.data import cli as data_cli
 from vidllm.demo import cli as demo_cli
+from vidllm.errors import run_command
 from vidllm.eval import cli as eval_cli
 from vidllm.eval import run_cli as eval_run_cli
-from vidllm.io import DataError
 from vidllm.quickstart import cli as quickstart_cli
 from vidllm.train import cli as train_cli
 
@@ -33,7 +33,7 @@ SUBCOMMAND_GROUPS = (quickstart_cli, eval_cli, eval_run_cli, data_cli, train_cli
 def build_parser() -> tuple[argparse.ArgumentParser, dict[str, Callable[[argparse.Namespace], int]]]:
     """The ``vidllm`` parser and its runners by subcommand name."""
     parser = argparse.ArgumentParser(prog="vidllm", description="Teach video LLMs when things happen.")
-    parser.add_argument("-v", "--verbose", action="store_true", help="log debug messages")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log debug messages (and show tracebacks)")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     runners: dict[str, Callable[[argparse.Namespace], int]] = {}
     for group in SUBCOMMAND_GROUPS:
@@ -45,12 +45,15 @@ def main(argv: list[str] | None = None) -> int:
     parser, runners = build_parser()
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO, format="%(levelname)s %(message)s")
-    try:
-        return runners[args.command](args)
-    except (DataError, FileNotFoundError, ValueError) as e:
-        # Bad input is the user's to fix: say what is wrong in one line, no traceback.
-        print(f"vidllm {args.command}: error: {e}", file=sys.stderr)  # noqa: T201
-        return 2
+    # Bad input is the user's to fix: say what is wrong in one line, no traceback (vidllm.errors).
+    return run_command(f"vidllm {_command_name(args)}", lambda: runners[args.command](args), traceback=args.verbose)
+
+
+def _command_name(args: argparse.Namespace) -> str:
+    """``score tvg``, ``eval mr``, ``data stats``...: the subcommand as typed, for error messages."""
+    sub = {"score": "task", "eval": "kind_name", "data": "data_command"}.get(args.command)
+    name = getattr(args, sub, None) if sub else None
+    return f"{args.command} {name}" if isinstance(name, str) else args.command
 
 
 if __name__ == "__main__":

@@ -30,14 +30,16 @@ def test_problems_name_file_record_and_field(tmp_path):
     path = _write(tmp_path, items)
     records, report = read_vtg_it(path)
     assert [r.video for r in records] == ["a.mp4", "e.mp4", "f.mp4", "f.mp4"]
-    assert (report.read, report.kept, report.skipped, report.fixed) == (8, 4, 4, 1)
+    assert (report.read, report.kept, report.skipped, report.fixed) == (8, 4, 4, 2)
     by_record = {p.record: p for p in report.problems}
     assert by_record[1].field == "intervals[0]" and "not inside the video of 10.0 s" in by_record[1].message
     assert by_record[2].field == "QA[0].a" and "expected a string" in by_record[2].message
     assert by_record[3].field == "video"
     assert by_record[4].field == "intervals" and "needs at least one item" in by_record[4].message
     assert by_record[5].fixed and records[1].targets.intervals == ((8.0, 10.0),)
-    assert "6.QA[1]" not in by_record and records[3].targets.intervals == ((3.0, 9.0),)  # the parser swaps it
+    # a reversed answer is swapped by the validator and counted as fixed (the parser keeps it as written)
+    assert by_record["6.QA[1]"].fixed and "swapped" in by_record["6.QA[1]"].message
+    assert records[3].targets.intervals == ((3.0, 9.0),)
     assert all(p.path == str(path) for p in report.problems)
     assert str(by_record[1]).startswith(f"{path}, record 1, field 'intervals[0]': ")
 

@@ -202,7 +202,7 @@ def test_small_case_without_java():
         "F1_Score": 27.4,  # (0 + 4/7 + 1/4) / 3
         "n_preds": 1.7,
     }
-    assert report.counts == {"videos": 3, "missing": 1, "empty": 0, "extra": 1}
+    assert report.counts == {"videos": 3, "missing": 1, "empty": 0, "extra": 1, "duplicate_gt": 0}
     notes = " ".join(report.notes)
     assert "2 predicted paragraphs were compared with another video's GT paragraph" in notes
     assert "skipped on request" in notes
@@ -218,7 +218,7 @@ def test_no_predictions_score_zero_without_java():
     for predictions in ({}, {"b.mp4": [], "a.mp4": [], "c.mp4": []}):
         report = dvc.score(predictions, SMALL_GT, java=False)
         assert all(v == 0.0 for v in report.metrics.values()), report.metrics
-    assert report.counts == {"videos": 3, "missing": 0, "empty": 3, "extra": 0}
+    assert report.counts == {"videos": 3, "missing": 0, "empty": 3, "extra": 0, "duplicate_gt": 0}
 
 
 @pytest.fixture
@@ -312,7 +312,14 @@ def test_official_numbers_on_youcook2(shared_data, meteor):
     assert {k: report.metrics[k] for k in UNROUNDED} == pytest.approx(UNROUNDED, rel=1e-12)
     assert report.metrics["SODA_c_1"] == -100.0
     assert list(report.metrics) == OFFICIAL_ORDER
-    assert report.counts == {"videos": 200, "missing": 0, "empty": 0, "extra": 215}
+    assert report.counts == {
+        "videos": 200,
+        "missing": 0,
+        "empty": 0,
+        "extra": 215,
+        "duplicate_gt": 0,
+        "duplicate_pred": 0,
+    }
     assert any("SODA_c_1 = -100.0 is not a score" in n for n in report.notes)
     assert any("56 videos have 11 or more predictions" in n for n in report.notes)
 

@@ -60,6 +60,7 @@ def test_official_numbers_on_timechat_example(official_report):
         "missing": 87,
         "extra": 0,
         "duplicates": 0,
+        "duplicate_gt": 0,
         "empty": 0,
     }
     assert "not scored 0" in report.notes[0]

@@ -226,7 +226,8 @@ def test_score_files_and_counts(tmp_path):
     assert report.metrics["mAP"] == pytest.approx(float(np.mean(expected)) * 100)
     assert report.metrics["R1@0.5"] == pytest.approx(200 / 4)  # v1 Running (1 of 2), v1 Jumping; of 4 instances
     assert report.counts == {"videos": 2, "instances": 4, "classes": 2, "detections": 5, "unknown_label": 1,
-                             "unknown_video": 1, "classes_without_detections": 0}  # fmt: skip
+                             "unknown_video": 1, "classes_without_detections": 0, "duplicate_gt": 0,
+                             "duplicate_pred": 0}  # fmt: skip
     assert any("KeyError" in n for n in report.notes)
     # without a subset the training video's class is evaluated too, with AP 0
     assert tad.score_files(pred_path, gt_path).counts["classes"] == 3

@@ -17,7 +17,15 @@ def test_official_numbers_on_timechat_example(shared_data):
         sample=True,
     )
     assert [report.metrics[f"R1@{t}"] for t in (0.3, 0.5, 0.7)] == [9.0, 3.4, 1.4]
-    assert report.counts == {"queries": 500, "missing": 0, "empty": 280, "unknown": 0}
+    assert report.counts == {
+        "queries": 500,
+        "missing": 0,
+        "empty": 280,
+        "unknown": 0,
+        "reversed": 0,
+        "duplicate_gt": 0,
+        "duplicate_pred": 0,
+    }
 
 
 def test_without_sample_every_gt_query_counts(shared_data):
@@ -40,7 +48,7 @@ def test_official_conventions():
     }
     report = score(preds, gt)
     assert report.metrics["R1@0.3"] == 25.0 and report.metrics["R1@0.5"] == 0.0
-    assert report.counts == {"queries": 4, "missing": 0, "empty": 1, "unknown": 1}
+    assert report.counts == {"queries": 4, "missing": 0, "empty": 1, "unknown": 1, "reversed": 0}
 
 
 def test_reversed_and_zero_length_predictions_score_zero():

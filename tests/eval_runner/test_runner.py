@@ -217,7 +217,13 @@ def test_missing_and_corrupt_videos_are_recorded_then_retried(shared_data, tiny_
     n_missing = sum(line["video"] == missing for line in lines)
     n_corrupt = sum(line["video"] == corrupt for line in lines)
     assert result.counts["missing_video"] == n_missing and result.counts["corrupt_video"] == n_corrupt
-    assert result.reports["tvg"].counts == {"queries": 8, "missing": 0, "empty": n_missing + n_corrupt, "unknown": 0}
+    assert result.reports["tvg"].counts == {
+        "queries": 8,
+        "missing": 0,
+        "empty": n_missing + n_corrupt,
+        "unknown": 0,
+        "reversed": 0,
+    }
     bad = next(line for line in lines if line["status"] == "corrupt_video")
     assert "could not decode" in bad["error"] and bad["answer"] is None and bad["parsed"] == {}
     # the video comes back: a rerun retries the failed samples only (their batches are generated whole again)

@@ -107,7 +107,7 @@ def test_score_report():
     assert report.metrics["top5_mAP/B"] == pytest.approx(100 * vs.top_k_map(videos[2:]))
     f1 = np.mean([vs.video_f1(s, g, vs.clip_shots(15)) for s, g in videos])
     assert report.metrics["F1"] == pytest.approx(100 * f1)
-    assert report.counts == {"videos": 3, "missing": 1, "extra": 1, "resized": 1}
+    assert report.counts == {"videos": 3, "missing": 1, "extra": 1, "resized": 1, "duplicates": 0, "duplicate_gt": 0}
 
 
 def test_reads_what_the_tvsum_converter_writes(tmp_path):

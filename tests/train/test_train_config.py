@@ -99,7 +99,9 @@ def test_a_fresh_run_never_overwrites_checkpoints(tmp_path):
     with pytest.raises(ValueError, match="resume=true"):
         resume_checkpoint(cfg)
     cfg.resume = True
-    assert resume_checkpoint(cfg) == str(tmp_path / "checkpoint-5")
+    # an empty checkpoint-5 is incomplete (a kill while saving): resume starts over instead of failing on it
+    # (complete checkpoints: tests/reliability/test_checkpoint_resume.py)
+    assert resume_checkpoint(cfg) is None
 
 
 @pytest.mark.parametrize(

@@ -13,13 +13,20 @@ VTG-IT, TimeIT and sharegpt files carry answers as text; vidllm keeps the times 
 2. The answer has two or more intervals: ``dvc`` (dense captioning, step localization and speech transcripts all
    have this shape).
 3. The answer has one interval: ``mr``.
-4. No time at all: ``qa``.
+4. No readable time, but the question is a grounding question (one of the shipped moment-retrieval templates,
+   :func:`is_grounding_question`) or the answer writes an interval that cannot be read as finite seconds
+   (``1e309 - 1e310 seconds``): ``mr`` -- whose record the validator then skips and counts, as it has no interval,
+   instead of keeping a grounding question with an unreadable answer as a text answer to learn.
+5. No time at all: ``qa``.
+
+Reversed intervals are returned as written (``keep_order``): the validator swaps them and counts each as fixed.
 
 A file may also name the task per item (``"task": "mr"``); readers take that over the rule.
 """
 
 from __future__ import annotations
 
+import functools
 import re
 
 from vidllm.data.records import Targets
@@ -44,6 +51,11 @@ _SCORES = re.compile(r"\b(?:significance|saliency|relevance|highlight)\s+scores?
 _SUMMARY_WORD = re.compile(r"\bsummar", re.IGNORECASE)
 _QUERY_WORD = re.compile(r"\b(?:query|description|described)\b", re.IGNORECASE)
 _NUMBERS = re.compile(r"\d+")
+# Two numbers joined like an interval, then a time unit: an answer meant as an interval even when it does not parse.
+_INTERVAL_LIKE = re.compile(
+    r"[-+]?\d[\d.]*(?:e[-+]?\d+)?\s*(?:-|–|—|to|and)\s*[-+]?\d[\d.]*(?:e[-+]?\d+)?\s*(?:s\b|sec|second)",
+    re.IGNORECASE,
+)
 # A query quoted in the question: 'person opens a door' (an apostrophe inside, as in "dog's", does not end it).
 _QUOTED = re.compile(r"""(?:^|(?<=[\s:(]))(['"])(?P<q>.+?)\1(?=[\s.,;:?!)]|$)""")
 _AFTER_SCORE = re.compile(
@@ -91,7 +103,35 @@ def infer_task(question: str, answer: str, *, fps: float | None = None, num_bins
         return "dvc"
     if n == 1:
         return "mr"
+    if _INTERVAL_LIKE.search(answer or "") or is_grounding_question(question):
+        return "mr"  # a grounding answer without a readable interval: the validator skips and counts it
     return "qa"
+
+
+@functools.lru_cache(maxsize=1)
+def _grounding_patterns() -> tuple[re.Pattern, ...]:
+    """The shipped moment-retrieval question templates as patterns (the query and dataset as wildcards)."""
+    from vidllm.data.prompts import DATASET, QUERY, prompt_sets, templates
+
+    try:
+        sets = prompt_sets()
+    except (FileNotFoundError, ValueError):  # templates not installed: the rule falls back to the answer alone
+        return ()
+    patterns = []
+    for name, tasks in sets.items():
+        if "mr" not in tasks:
+            continue
+        for template in templates(name, "mr"):
+            text = re.escape(" ".join(template.split()))
+            text = text.replace(re.escape(QUERY), ".+?").replace(re.escape(DATASET), ".+?")
+            patterns.append(re.compile(text.replace(r"\ ", r"\s+"), re.IGNORECASE | re.DOTALL))
+    return tuple(patterns)
+
+
+def is_grounding_question(question: str) -> bool:
+    """Whether ``question`` is one of the shipped moment-retrieval templates (TimeChat, VTG-LLM, NumPro), filled."""
+    text = " ".join((question or "").split())
+    return bool(text) and any(p.fullmatch(text) for p in _grounding_patterns())
 
 
 def _highlight_query(question: str, answer: str) -> str | None:
@@ -125,6 +165,7 @@ def decode_answer(
         ``(targets, query)``; empty targets when nothing parses (the validator then skips the record).
     """
     kwargs = {"fps": fps, "num_bins": num_bins, "duration": duration if num_bins else None}
+    kwargs["keep_order"] = True  # a reversed interval stays reversed: the validator swaps it and counts the fix
     if task in ("mr", "tad"):  # a detection answer lists every instance, then the class, as mr does
         events = parse_captions(answer, **kwargs)
         captions = [c for *_, c in events if c.strip().rstrip(".").strip()]
@@ -134,7 +175,7 @@ def decode_answer(
         events = parse_captions(answer, **kwargs)
         return Targets(captions=tuple((s, e, c.strip().rstrip(".").strip()) for s, e, c in events)), None
     if task in ("vhd", "vs"):
-        points = parse_highlights(answer, **kwargs)
+        points = parse_highlights(answer, **{k: v for k, v in kwargs.items() if k != "keep_order"})
         # A VTG-LLM generic summary caption is kept as the query, so the answer renders as it was written.
         return Targets(saliency=tuple(points), clip_length=clip_length), _highlight_query(question, answer)
     return Targets(), None

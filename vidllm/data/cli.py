@@ -39,12 +39,13 @@ def _add_convert(sub: argparse._SubParsersAction) -> None:
 
 def run_convert(args: argparse.Namespace) -> int:
     """Run ``vidllm convert``; prints what was written and the counts."""
+    durations = read_durations(args.durations, strict=args.strict) if args.durations else None
     options = ConvertOptions(
         split=args.split,
         prompt_set=args.prompt_set,
         seed=args.seed,
         video_template=args.video_template,
-        durations=read_durations(args.durations) if args.durations else None,
+        durations=durations,
         tasks=tuple(t.strip() for t in args.tasks.split(",")) if args.tasks else None,
         strict=args.strict,
     )
@@ -62,6 +63,9 @@ def run_convert(args: argparse.Namespace) -> int:
     paths = write_converted(converted, args.out, args.scheme, group_by_video=args.group_by_video)
     out = sys.stdout
     out.write(f"{converted.report.summary()}\n")
+    if durations is not None and durations.skipped:
+        out.write(f"{args.durations}: {len(durations.skipped)} rows skipped without a usable duration "
+                  f"(first: {durations.skipped[0]})\n")  # fmt: skip
     for kind, path in paths.items():
         out.write(f"  {kind:>12}: {path}\n")
     return 0

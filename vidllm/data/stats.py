@@ -143,4 +143,9 @@ def format_stats(stats: DataStats, *, max_reasons: int = 10) -> str:
         lines.append(f"  first: {first}")
     if stats.report is not None and stats.report.missing_videos:
         lines.append(f"missing videos: {stats.report.missing_videos} records, e.g. {stats.report.missing_examples}")
+    if stats.report is not None and stats.report.outside_root:
+        lines.append(
+            f"outside the video root: {stats.report.outside_root} records (absolute, '..' or symlinked paths), "
+            f"e.g. {stats.report.outside_examples}"
+        )
     return "\n".join(lines)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import math
+import re
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -57,6 +58,9 @@ class LoadReport:
         problems: Every problem found, fixed or not.
         missing_videos: Records whose video is not under the video root (``None``: not checked).
         missing_examples: A few of those paths.
+        outside_root: Records whose video path leads outside the video root -- absolute, through ``..`` or through
+            a symlink pointing out (``None``: not checked). They are not counted as present or missing.
+        outside_examples: A few of those paths.
     """
 
     path: str | None = None
@@ -65,6 +69,8 @@ class LoadReport:
     problems: list[Problem] = field(default_factory=list)
     missing_videos: int | None = None
     missing_examples: list[str] = field(default_factory=list)
+    outside_root: int | None = None
+    outside_examples: list[str] = field(default_factory=list)
 
     @property
     def skipped(self) -> int:
@@ -85,6 +91,8 @@ class LoadReport:
         parts = [f"{self.read} read", f"{self.kept} kept", f"{self.skipped} skipped", f"{self.fixed} fixed"]
         if self.missing_videos is not None:
             parts.append(f"{self.missing_videos} videos missing")
+        if self.outside_root:
+            parts.append(f"{self.outside_root} outside the video root")
         return f"{self.path}: " + ", ".join(parts)
 
     def merge(self, other: LoadReport) -> None:
@@ -95,12 +103,20 @@ class LoadReport:
         if other.missing_videos is not None:
             self.missing_videos = (self.missing_videos or 0) + other.missing_videos
             self.missing_examples.extend(other.missing_examples[: 5 - len(self.missing_examples)])
+        if other.outside_root is not None:
+            self.outside_root = (self.outside_root or 0) + other.outside_root
+            self.outside_examples.extend(other.outside_examples[: 5 - len(self.outside_examples)])
+
+
+_VALUE = re.compile(r"'[^']*'|\"[^\"]*\"|[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?")
 
 
 def _reason(p: Problem) -> str:
+    """The problem's whole message with its values masked (numbers ``#``, quoted text ``'...'``), so problems that
+    differ only in their values group together and the message keeps its explanation and fix."""
     field_name = (p.field or "").split("[")[0]
-    head = p.message.split(";")[0].split(",")[0]
-    return f"{field_name}: {''.join('#' if c.isdigit() else c for c in head)}" if field_name else head
+    text = _VALUE.sub(lambda m: "'...'" if m.group()[0] in "'\"" else "#", p.message)
+    return f"{field_name}: {text}" if field_name else text
 
 
 def _finite(x: Any) -> bool:
@@ -208,7 +224,8 @@ def check_record(
     needs["vs"] = needs["vhd"]
     needs["tad"] = needs["mr"]
     if record.task in needs and not needs[record.task][1]:
-        c.problem(f"a '{record.task}' record needs at least one item", needs[record.task][0])
+        said = f"; its answer states none that can be read ({record.answer[:60]!r})" if record.answer else ""
+        c.problem(f"a '{record.task}' record needs at least one item{said}", needs[record.task][0])
     if record.task == "qa" and not (isinstance(record.answer, str) and record.answer.strip()):
         c.problem("a 'qa' record needs its answer text", "answer")
     if c.bad:
@@ -257,24 +274,43 @@ def skip_or_raise(problem: Problem, report: LoadReport, *, strict: bool) -> None
     logger.debug("skipped: %s", problem)
 
 
+def outside_root(video_root: PathLike, video: str) -> bool:
+    """Whether a record's video path leads outside ``video_root``: an absolute path elsewhere, a ``..`` that climbs
+    out, or a symlink (the file or a folder on the way) whose target is outside."""
+    root = Path(video_root).resolve()
+    return not (Path(video_root) / video).resolve().is_relative_to(root)
+
+
 def check_videos(records: Iterable[Record], video_root: PathLike, report: LoadReport | None = None) -> list[str]:
     """The videos of ``records`` that are not files under ``video_root`` (each path once), counted into ``report``.
 
-    Missing videos are counted, not dropped: the annotation may be read on a machine without the videos.
+    Missing videos are counted, not dropped: the annotation may be read on a machine without the videos. Paths that
+    lead outside the root (:func:`outside_root`) are counted apart, as neither present nor missing: a data file
+    should not reach files elsewhere on the machine (training refuses them unless ``data.allow_outside_root``).
     """
     root = Path(video_root)
-    seen: dict[str, bool] = {}
-    missing_records = 0
+    seen: dict[str, str] = {}
+    counts = {"missing": 0, "outside": 0}
     for r in records:
         if r.video not in seen:
-            seen[r.video] = (root / r.video).is_file()
-        missing_records += not seen[r.video]
-    missing = [v for v, ok in seen.items() if not ok]
+            if outside_root(root, r.video):
+                seen[r.video] = "outside"
+            else:
+                seen[r.video] = "present" if (root / r.video).is_file() else "missing"
+        if seen[r.video] != "present":
+            counts[seen[r.video]] += 1
+    missing = [v for v, state in seen.items() if state == "missing"]
+    outside = [v for v, state in seen.items() if state == "outside"]
     if report is not None:
-        report.missing_videos = missing_records
+        report.missing_videos = counts["missing"]
         report.missing_examples = missing[:5]
+        report.outside_root = counts["outside"]
+        report.outside_examples = outside[:5]
     if missing:
         logger.warning("%d of %d videos not found under %s (e.g. %s)", len(missing), len(seen), root, missing[0])
+    if outside:
+        logger.warning("%d of %d video paths lead outside the video root %s (e.g. %s)", len(outside), len(seen),
+                       root, outside[0])  # fmt: skip
     return missing
 
 

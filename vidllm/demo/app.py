@@ -4,6 +4,11 @@ The UI is built from plain functions around a :class:`DemoModel` (the loaded ada
 with); nothing is global. Safe by default: :func:`launch` binds ``127.0.0.1``, never makes a share link, limits
 uploads in size, and every upload is checked to be a readable video before it reaches the model.
 
+Bounded work per request (:class:`Limits`): a question longer than ``max_question_chars`` is refused; the chat keeps
+the last ``max_history`` messages, and the model sees only as many of those as fit its context next to the video
+and the answer (``max_context_tokens``, default the model's own), newest first. Requests of other users are served
+beside a long one: the ask event runs ``concurrency`` requests at a time, and uploads are handled apart.
+
 >>> model = DemoModel.load("/models/Qwen2.5-VL-7B-Instruct", "runs/tvg")          # doctest: +SKIP
 >>> launch(build_app(model), host="127.0.0.1", port=7860)                          # doctest: +SKIP
 """
@@ -29,6 +34,9 @@ from vidllm.video import VideoDecodeError, read_frames  # noqa: E402
 logger = logging.getLogger(__name__)
 
 MAX_UPLOAD_MB = 200
+MAX_QUESTION_CHARS = 2000
+MAX_HISTORY = 20
+TURN_OVERHEAD_TOKENS = 8  # role markers and newlines of one chat turn in the template
 VIDEO_ELEM_ID = "vidllm-video"
 NO_VIDEO_HINT = "Upload a video (or pick an example) first, then ask when something happens."
 EXAMPLE_QUESTIONS = (
@@ -45,6 +53,28 @@ element.addEventListener('click', (e) => {{
   if (video) {{ video.currentTime = parseFloat(hit.dataset.t); }}
 }});
 """
+
+
+@dataclass(frozen=True)
+class Limits:
+    """How much one request may ask of the model.
+
+    Attributes:
+        max_question_chars: Longest question accepted (characters); longer ones get a message, not an answer.
+        max_history: Chat messages kept (user and assistant, newest); older ones leave the chat.
+        max_context_tokens: Tokens the prompt (history, question, video) plus the answer may take; ``None``: the
+            model's ``max_position_embeddings``. History that does not fit is left out, oldest first.
+    """
+
+    max_question_chars: int = MAX_QUESTION_CHARS
+    max_history: int = MAX_HISTORY
+    max_context_tokens: int | None = None
+
+    def __post_init__(self):
+        for name in ("max_question_chars", "max_history", "max_context_tokens"):
+            value = getattr(self, name)
+            if value is not None and value < 1:
+                raise ValueError(f"{name} must be >= 1, got {value}")
 
 
 @dataclass
@@ -134,13 +164,18 @@ def message_text(content: Any) -> str:
     return ""
 
 
-def _messages(history: Sequence[dict], question: str) -> list[dict]:
-    """The conversation for the model: the video in the first user turn, earlier turns as text."""
-    turns = [
+def _turns(history: Sequence[dict]) -> list[dict]:
+    """The user / assistant messages of a chat history with their text (other roles and empty ones left out)."""
+    return [
         {"role": m["role"], "content": message_text(m.get("content"))}
         for m in history
-        if m.get("role") in ("user", "assistant") and message_text(m.get("content"))
+        if isinstance(m, dict) and m.get("role") in ("user", "assistant") and message_text(m.get("content"))
     ]
+
+
+def _messages(history: Sequence[dict], question: str) -> list[dict]:
+    """The conversation for the model: the video in the first user turn, earlier turns as text."""
+    turns = _turns(history)
     out, first = [], True
     for m in [*turns, {"role": "user", "content": question}]:
         content = [{"type": "text", "text": m["content"]}]
@@ -149,6 +184,44 @@ def _messages(history: Sequence[dict], question: str) -> list[dict]:
             first = False
         out.append({"role": m["role"], "content": content})
     return out
+
+
+def context_budget(adapter: Any, limits: Limits, max_new_tokens: int) -> int:
+    """Tokens the prompt may take: the context (``limits`` or the model's) minus room for the answer."""
+    context = limits.max_context_tokens
+    if context is None:
+        config = getattr(getattr(adapter, "model", None), "config", None)
+        text = getattr(config, "text_config", config)
+        context = getattr(text, "max_position_embeddings", None) or 32768
+    return max(int(context) - max_new_tokens, 1)
+
+
+def fit_history(adapter: Any, history: Sequence[dict], question: str, video: Any, budget: int) -> list[dict]:
+    """The newest messages of ``history`` that fit ``budget`` tokens beside the question and the video.
+
+    The question with the video is built once to measure it; each earlier message is measured by its text's tokens
+    plus :data:`TURN_OVERHEAD_TOKENS`, newest first, until the next one would not fit.
+
+    Raises:
+        ValueError: The question and the video alone do not fit (fewer frames or a shorter question needed).
+    """
+    alone = adapter.build_inputs(_messages([], question), [video], add_generation_prompt=True,
+                                 durations=[video.duration])  # fmt: skip
+    used = int(alone["input_ids"].shape[-1])
+    if used > budget:
+        raise ValueError(f"the question and the video take {used} tokens, more than the {budget} the model has")
+    tokenizer = adapter.processor.tokenizer
+    kept: list[dict] = []
+    for turn in reversed(_turns(history)):
+        cost = len(tokenizer(turn["content"], add_special_tokens=False)["input_ids"]) + TURN_OVERHEAD_TOKENS
+        if used + cost > budget:
+            break
+        used += cost
+        kept.append(turn)
+    kept.reverse()
+    if kept and kept[0]["role"] == "assistant":  # start on a user turn, as chats do
+        kept = kept[1:]
+    return kept
 
 
 def stream_answer(adapter: Any, inputs: dict, max_new_tokens: int) -> Iterator[str]:
@@ -194,11 +267,23 @@ def ask(
     max_frames: int | None = None,
     max_new_tokens: int = 128,
     max_bytes: int = MAX_UPLOAD_MB * 2**20,
+    limits: Limits | None = None,
 ) -> Iterator[tuple[list[dict], str, list]]:
-    """Answer ``question`` about the video, streaming ``(chat history, timeline html, thumbnails)``."""
-    history = list(history or [])
+    """Answer ``question`` about the video, streaming ``(chat history, timeline html, thumbnails)``.
+
+    The returned chat holds at most ``limits.max_history`` earlier messages plus this exchange; the model sees the
+    newest of them that fit its context (:func:`fit_history`).
+    """
+    limits = limits or Limits()
+    history = list(history or [])[-limits.max_history :] if limits.max_history else []
     question = (question or "").strip()
     if not question:
+        yield history, "", []
+        return
+    if len(question) > limits.max_question_chars:
+        history.append({"role": "assistant", "content": (
+            f"Your question has {len(question):,} characters; this demo takes at most "
+            f"{limits.max_question_chars:,}. Ask a shorter question.")})  # fmt: skip
         yield history, "", []
         return
     history.append({"role": "user", "content": question})
@@ -213,8 +298,13 @@ def ask(
         return
     try:
         video = read_video(model, video_path, fps, max_frames)
+        budget = context_budget(model.adapter, limits, max_new_tokens)
+        earlier = fit_history(model.adapter, history[:-1], question, video, budget)
+        if len(earlier) < len(_turns(history[:-1])):
+            logger.info("the model sees %d of %d earlier messages (context budget %d tokens)", len(earlier),
+                        len(_turns(history[:-1])), budget)  # fmt: skip
         inputs = model.adapter.build_inputs(
-            _messages(history[:-1], question), [video], add_generation_prompt=True, durations=[video.duration]
+            _messages(earlier, question), [video], add_generation_prompt=True, durations=[video.duration]
         )
     except Exception as e:
         logger.exception("could not prepare %s", video_path)
@@ -265,8 +355,13 @@ def build_app(
     examples: Sequence[str] = (),
     max_upload_mb: int = MAX_UPLOAD_MB,
     max_new_tokens: int = 128,
+    limits: Limits | None = None,
+    concurrency: int = 1,
 ):
     """The gradio Blocks app around ``model`` (``None``: the UI says that no model is loaded).
+
+    ``limits`` bound what one request asks of the model; ``concurrency`` is how many questions are answered at once
+    (uploads are handled by their own event, so a long answer never holds them up).
 
     API names (for ``gradio_client``): ``/upload`` (file, history) -> (emptied file, video, history) and ``/ask``
     (video, question, history, fps, max_frames) -> (history, timeline html, thumbnails, emptied question).
@@ -274,6 +369,7 @@ def build_app(
     import gradio as gr
 
     max_bytes = max_upload_mb * 2**20
+    limits = limits or Limits()
     fps0 = (model.read_kwargs.get("fps") if model else None) or 1.0
     frames0 = (model.read_kwargs.get("max_frames") if model else None) or 96
 
@@ -285,7 +381,7 @@ def build_app(
         if model is not None and model.read_kwargs.get("fps") is None and fps == fps0:
             fps = None  # a checkpoint trained on num_frames keeps its sampling until the user changes the fps
         for history_out, timeline, thumbs in ask(
-            model, video_path, question, history, fps, max_frames, max_new_tokens, max_bytes
+            model, video_path, question, history, fps, max_frames, max_new_tokens, max_bytes, limits
         ):
             yield history_out, timeline, thumbs, ""
 
@@ -315,10 +411,12 @@ def build_app(
 
             gr.Examples([[e] for e in examples], inputs=[upload], outputs=[upload, video, chat], fn=_example,
                         run_on_click=True, cache_examples=False, label="Example videos")  # fmt: skip
-        upload.upload(_upload, [upload, chat], [upload, video, chat], api_name="upload")
+        upload.upload(_upload, [upload, chat], [upload, video, chat], api_name="upload", concurrency_limit=4,
+                      concurrency_id="upload")  # fmt: skip
         ask_io = ([video, question, chat, fps, max_frames], [chat, timeline, gallery, question])
-        send.click(_ask, *ask_io, api_name="ask")
-        question.submit(_ask, *ask_io, api_name=False)
+        # one pool for both ways of asking, so `concurrency` bounds what the model runs at once
+        send.click(_ask, *ask_io, api_name="ask", concurrency_limit=concurrency, concurrency_id="ask")
+        question.submit(_ask, *ask_io, api_name=False, concurrency_limit=concurrency, concurrency_id="ask")
     app.max_upload_mb = max_upload_mb
     return app
 

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Callable
+from pathlib import Path
 
+from vidllm.errors import UserError
 from vidllm.io import write_json
 
 _TASK_HELP = {
@@ -40,9 +42,26 @@ def _add_score(sub: argparse._SubParsersAction) -> None:
                            help="skip the Java-based metrics (METEOR, PTB tokenizer for CIDEr)")  # fmt: skip
 
 
+def check_output_file(path: str | None, flag: str = "--json") -> None:
+    """Refuse an output file path that cannot be written -- before the scoring, not after the table is printed.
+
+    Raises:
+        UserError: The path is a folder, or lies under a file.
+    """
+    if path is None:
+        return
+    out = Path(path)
+    if out.is_dir():
+        raise UserError(f"{flag} {out} is a folder; expected a file name for the metrics, e.g. {out / 'scores.json'}")
+    above = next((p for p in out.parents if p.exists()), None)
+    if above is not None and not above.is_dir():
+        raise UserError(f"{flag} {out} is under the file {above}; expected a path inside a folder")
+
+
 def run_score(args: argparse.Namespace) -> int:
     from vidllm.eval.scorers import get_scorer
 
+    check_output_file(args.json)
     names = ("sample", "match_number", "java", "protocol", "subset")
     options = {k: getattr(args, k) for k in names if hasattr(args, k)}
     report = get_scorer(args.task)(args.pred, args.gt, **options)

@@ -129,6 +129,8 @@ def parse_gt(obj: Any, split: str, *, path: PathLike | None = None) -> DvcGround
     annotations = obj.get("annotations") if isinstance(obj, dict) else None
     if not isinstance(annotations, list):
         raise DataError("expected an object with an 'annotations' list", path=path)
+    if not annotations:
+        raise DataError("has no annotation; expected at least one video to score against", path=path)
     return DvcGroundTruth(split, [_parse_gt_video(a, i, path) for i, a in enumerate(annotations)])
 
 
@@ -164,12 +166,13 @@ def _gt_captions(ann: dict, path: PathLike | None, key: str) -> list[str]:
     return [c.strip(" ") for c in ann["caption"].split(".") if len(c) > 5]
 
 
-def load_predictions(path: PathLike) -> dict[str, Any]:
+def load_predictions(path: PathLike, *, duplicates: list[str] | None = None) -> dict[str, Any]:
     """Read a prediction file ``{"<vid>.mp4": [{"timestamp": [s, e], "caption": str}, ...]}``.
 
-    Only the top level is checked here; :func:`score` checks the entries of the videos it scores.
+    Only the top level is checked here; :func:`score` checks the entries of the videos it scores. ``duplicates``
+    collects keys given twice in one object (the last value is read).
     """
-    obj = read_json(path)
+    obj = read_json(path, duplicates=duplicates)
     if not isinstance(obj, dict):
         raise DataError(f"expected an object mapping video keys to lists, got {type(obj).__name__}", path=path)
     return obj
@@ -380,7 +383,8 @@ def score(
         ``CIDER``, ``METEOR``, ``Precision@0.3``, ``Recall@0.3``, ... ``Recall@0.9``, ``Precision_Mean``,
         ``Recall_Mean``, ``F1_Score``, ``SODA_c_<split>``, ``n_preds`` and the ``SODA_c_<other>`` placeholders
         (-100.0). All in percent except ``n_preds`` (mean predictions per video). Counts: ``videos``, ``missing``
-        (no prediction key), ``empty`` (empty list), ``extra`` (prediction keys not in the GT, ignored).
+        (no prediction key), ``empty`` (empty list), ``extra`` (prediction keys not in the GT, ignored),
+        ``duplicate_gt`` (GT videos listed again); :func:`score_files` adds ``duplicate_pred`` (keys given twice).
 
     Raises:
         DataError: A prediction entry of a GT video is malformed.
@@ -415,7 +419,11 @@ def score(
         "missing": sum(not v.has_key for v in videos),
         "empty": sum(v.has_key and not v.preds for v in videos),
         "extra": len(set(predictions) - {v.gt.key for v in videos}),
+        "duplicate_gt": len(videos) - len({v.gt.key for v in videos}),
     }
+    if counts["duplicate_gt"]:
+        notes.append(f"{counts['duplicate_gt']} ground-truth videos are listed more than once and count once per "
+                     "listing in every mean; give every video one annotation.")  # fmt: skip
     return ScoreReport("dvc", metrics, counts, notes)
 
 
@@ -428,8 +436,14 @@ def score_files(
     decimals: int | None = 1,
 ) -> ScoreReport:
     """:func:`score` on a prediction file and a GT file (whose name must start with ``train.``/``val.``/``test.``)."""
-    predictions, gt = load_predictions(pred_path), load_gt(gt_path)
-    return score(predictions, gt, java=java, meteor=meteor, decimals=decimals, source=pred_path)
+    duplicates: list[str] = []
+    predictions, gt = load_predictions(pred_path, duplicates=duplicates), load_gt(gt_path)
+    report = score(predictions, gt, java=java, meteor=meteor, decimals=decimals, source=pred_path)
+    report.counts["duplicate_pred"] = len(duplicates)
+    if duplicates:
+        report.notes.append(f"{len(duplicates)} keys appear more than once in the prediction file (e.g. "
+                            f"{duplicates[0]!r}); only the last value of each is read.")  # fmt: skip
+    return report
 
 
 def _collect(predictions: Mapping[str, Any], gt: DvcGroundTruth, source: PathLike | None) -> list[_Video]:

@@ -33,6 +33,9 @@ CLIP_SECONDS = 2
 NUM_ANNOTATORS = 3
 # (name in the metric key, lowest annotator score that counts as a highlight)
 LEVELS: tuple[tuple[str, int], ...] = (("Fair", 2), ("Good", 3), ("VeryGood", 4))
+MAX_DURATION = 24 * 3600.0
+"""Longest GT ``duration`` accepted (seconds): a day of 2-s clips is 43,200 rows; a typo such as 1e9 would otherwise
+ask for a grid of gigabytes. QVHighlights videos are 150 s."""
 HL_KEYS: tuple[str, ...] = tuple(f"HL-min-{name}-{metric}" for name, _ in LEVELS for metric in ("mAP", "Hit1"))
 
 
@@ -248,6 +251,14 @@ def highlight_gt_grid(record: dict, *, qid: Any, path: PathLike | None) -> np.nd
     duration = record.get("duration")
     if not is_number(duration):
         raise DataError(f"expected a finite number, got {duration!r}", path=path, record=qid, field="duration")
+    if duration > MAX_DURATION:
+        raise DataError(
+            f"duration {duration} s is longer than a day ({MAX_DURATION:g} s); expected the video's length in "
+            "seconds (not milliseconds or frames)",
+            path=path,
+            record=qid,
+            field="duration",
+        )
     num_clips = int(duration / CLIP_SECONDS)
     if num_clips < 1:
         raise DataError(f"duration {duration} s is shorter than one 2-s clip", path=path, record=qid, field="duration")
@@ -280,6 +291,11 @@ def count_duplicates(qids: Sequence[Any]) -> int:
     return len(qids) - len(set(qids))
 
 
+def duplicate_gt_note(n: int) -> str:
+    """The note on ground-truth qids given more than once (shared by the highlight scorers)."""
+    return f"{n} duplicate ground-truth records: only the last one per qid is scored. Give every query its own qid."
+
+
 def qid_type_hint(pred_qids: set, gt_qids: set) -> str | None:
     """A note when the predictions' qids match the GT's only as strings (``"2579"`` vs ``2579``)."""
     as_str = {str(q) for q in gt_qids}
@@ -309,11 +325,11 @@ def score(
         pred_path, gt_path: Only used to name the file in error messages.
 
     Only qids present in both are scored (TimeChat's ``match_number=False``); the rest are counted. With duplicate
-    qids the last record wins, in either list.
+    qids the last record wins, in either list (both counted and noted).
 
     Returns:
         A :class:`ScoreReport` with :data:`HL_KEYS` and counts ``gt, predicted, evaluated, missing, extra,
-        duplicates, empty``.
+        duplicates, duplicate_gt, empty``.
 
     Raises:
         DataError: A record is malformed, or no prediction qid is in the GT.
@@ -341,6 +357,7 @@ def score(
         "missing": sum(q not in by_qid for q in gt_by_qid),
         "extra": sum(q not in gt_by_qid for q in by_qid),
         "duplicates": count_duplicates(pred_qids),
+        "duplicate_gt": count_duplicates(gt_qids),
         "empty": sum(len(q.scores) == 0 for q in queries),
     }
     notes = highlight_notes(counts)
@@ -357,6 +374,8 @@ def score(
         notes.append(hint)
     if counts["duplicates"]:
         notes.append(f"{counts['duplicates']} duplicate prediction records: the last one per qid is scored.")
+    if counts["duplicate_gt"]:
+        notes.append(duplicate_gt_note(counts["duplicate_gt"]))
     return ScoreReport(task="hd", metrics=highlight_metrics(queries), counts=counts, notes=notes)
 
 

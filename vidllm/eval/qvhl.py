@@ -294,8 +294,8 @@ def score(
 
     Returns:
         A :class:`ScoreReport` with :data:`MR_KEYS` and/or :data:`~vidllm.eval.highlights.HL_KEYS`, and counts
-        ``gt, predicted, evaluated, missing, extra, duplicates`` plus ``empty_windows`` and the queries kept per
-        bucket (``mr_short, mr_middle, mr_long, mr_full``) for MR, ``empty_saliency`` for HL.
+        ``gt, predicted, evaluated, missing, extra, duplicates, duplicate_gt`` plus ``empty_windows`` and the queries
+        kept per bucket (``mr_short, mr_middle, mr_long, mr_full``) for MR, ``empty_saliency`` for HL.
 
     Raises:
         DataError: Malformed records, qid sets that differ under ``match_number``, or nothing to score.
@@ -314,8 +314,8 @@ def score(
         raise DataError(
             "the qids of the submission and the ground truth must match (moment_detr asserts this): "
             f"{len(missing)} GT qids have no prediction ({_examples(missing)}), {len(extra)} predicted qids are "
-            f"not in the GT ({_examples(extra)}). Pass match_number=False to score only the common qids."
-            + (f" Note: {hint}." if hint else ""),
+            f"not in the GT ({_examples(extra)}). Pass --no-match-number (match_number=False) to score only the "
+            "common qids." + (f" Note: {hint}." if hint else ""),
             path=pred_path,
         )
     shared = pred_set & gt_set
@@ -341,6 +341,7 @@ def score(
         "missing": len(missing),
         "extra": len(extra),
         "duplicates": count_duplicates(pred_qids),
+        "duplicate_gt": count_duplicates(gt_qids),
     }
     metrics: dict[str, float] = {}
     notes: list[str] = []
@@ -372,6 +373,11 @@ def score(
         notes.append(
             f"{counts['duplicates']} duplicate prediction records: as in the official script, mAP uses the windows "
             "of all of them in order (the first 10 of each), R1 and the highlight scores the last one."
+        )
+    if counts["duplicate_gt"]:
+        notes.append(
+            f"{counts['duplicate_gt']} duplicate ground-truth records: as in the official script, mAP uses the "
+            "windows of all of them, R1 and the highlight scores the last one. Give every query its own qid."
         )
     return ScoreReport(task="qvhl", metrics=metrics, counts=counts, notes=notes)
 

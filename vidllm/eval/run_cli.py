@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import logging
 import os
-import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -93,23 +92,26 @@ def config_from_args(args: argparse.Namespace) -> EvalConfig:
         ConfigError: A bad value (names the field and what is allowed).
         FileNotFoundError: A ``--config`` file that does not exist.
     """
-    overrides = []
-    for _, key, _, _ in _FLAGS:
+    overrides, labels = [], {}
+    for flag, key, _, _ in _FLAGS:
         value = getattr(args, key.replace(".", "__"))
         if value is not None:
             overrides.append(f"{key}={_yaml_scalar(value)}")
+            labels[key] = f"{flag} {value}"  # errors name the flag the user typed, not the YAML file
     if args.tasks:
         overrides.append(f"tasks=[{args.tasks}]")
+        labels["tasks"] = f"--tasks {args.tasks}"
     for name in ("plots", "overwrite", "java"):
         value = getattr(args, name, None)
         if value is not None:
             overrides.append(f"{name}={str(value).lower()}")
+            labels[name] = f"--{name}"
     path = args.config
     dataset = getattr(args, "dataset", None)
     if path is None and dataset and (EVAL_CONFIG_DIR / f"{dataset}.yaml").is_file():
         path = EVAL_CONFIG_DIR / f"{dataset}.yaml"
         logging.getLogger(__name__).info("using %s for the paths of %s", path, dataset)
-    cfg = load_config(EvalConfig, path, [*overrides, *args.overrides])
+    cfg = load_config(EvalConfig, path, [*overrides, *args.overrides], labels=labels)
     if not cfg.tasks:
         cfg.tasks = list(KINDS[args.kind])
     return cfg
@@ -134,15 +136,11 @@ def run(args: argparse.Namespace) -> int:
 
 def main(kind: str, argv: Sequence[str] | None = None) -> int:
     """Entry point of ``eval/<kind>.py``: bad input prints one line to stderr and exits with 2."""
-    from vidllm.io import DataError
+    from vidllm.errors import run_command
 
     args = build_parser(kind).parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-    try:
-        return run(args)
-    except (DataError, FileNotFoundError, ValueError) as e:
-        print(f"eval/{kind}.py: error: {e}", file=sys.stderr)  # noqa: T201
-        return 2
+    return run_command(f"eval/{kind}.py", lambda: run(args))
 
 
 def add_subcommands(sub: argparse._SubParsersAction) -> dict[str, Callable[[argparse.Namespace], int]]:

@@ -17,6 +17,10 @@ process's (each batch is the same set of prompts whichever rank runs it). The ou
 that decide the answers (model and adapter hashes, sampling, prompts, generation, ground truth): resuming it with
 other settings is refused, naming what changed.
 
+**Checked before the model loads** (:mod:`vidllm.eval.preflight`): the video root holds the videos, a custom
+prompt carries the query, the output folder and device are usable. Two runs never share an output folder: rank 0
+holds its lock (:mod:`vidllm.eval.lock`) for the whole run.
+
 **Failures never stop a run.** A missing or undecodable video, or an error while building inputs or generating,
 becomes a line with that status; the sample is scored as an unreadable answer and counted.
 """
@@ -56,6 +60,7 @@ from vidllm.eval.benchmarks import (
 )
 from vidllm.eval.config import EvalConfig
 from vidllm.eval.distributed import Barrier, DistInfo, rank_device
+from vidllm.eval.lock import OutputLock
 from vidllm.eval.model_source import (
     ResolvedSampling,
     detect_family,
@@ -67,6 +72,7 @@ from vidllm.eval.model_source import (
     saved_model_config,
     training_sampling,
 )
+from vidllm.eval.preflight import check_inputs
 from vidllm.eval.report import ScoreReport
 from vidllm.eval.samples import (
     MERGED,
@@ -147,12 +153,15 @@ def evaluate(cfg: EvalConfig, *, adapter: Any = None, dist: DistInfo | None = No
     for task in cfg.tasks:  # a prompt set without the question of a task fails here, before the model loads
         make_prompt(cfg, bench, next(q for q in queries if q.task == task))
     out = output_dir(cfg)
+    check_inputs(cfg, queries, out)  # video root, prompt, output folder, device: refused before the model loads
     identity = model_identity(cfg)
     sampling = resolve_sampling(cfg.sampling, identity["trained"])
     fingerprint = run_fingerprint(cfg, identity, sampling, gt)
     barrier = Barrier(dist, cfg.dist_timeout_minutes)
+    lock = OutputLock(out)  # one evaluation per folder (rank 0 holds it for the run)
     try:
         if dist.is_main:
+            lock.acquire()
             prepare_output(out, fingerprint, overwrite=cfg.overwrite)
         barrier.wait()
         existing = read_parts(out)
@@ -172,6 +181,7 @@ def evaluate(cfg: EvalConfig, *, adapter: Any = None, dist: DistInfo | None = No
             return None
         return finalize(cfg, gt, queries, out, identity, sampling)
     finally:
+        lock.release()
         barrier.close()
 
 

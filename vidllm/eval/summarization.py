@@ -44,13 +44,16 @@ from typing import Any
 
 import numpy as np
 
-from vidllm.eval.highlights import as_record_list, is_number, number_array, record_qid
+from vidllm.eval.highlights import as_record_list, count_duplicates, is_number, number_array, record_qid
 from vidllm.eval.report import ScoreReport
 from vidllm.io import DataError, PathLike, read_json_or_jsonl
 
 CLIP_SECONDS = 2.0
 TOP_K = 5
 SUMMARY_PROPORTION = 0.15
+MAX_DURATION = 4 * 3600.0
+"""Longest GT ``duration`` accepted (seconds). The keyshot knapsack costs clips x 15% clips cells: 4 hours of 2-s
+clips is 60 MB, a typo such as 1e9 would be exabytes. TVSum videos are at most 11 minutes."""
 
 
 # ------------------------------------------------------------------------------------------------------- top-5 mAP
@@ -204,6 +207,10 @@ def _grid(record: dict, qid: Any, path: PathLike | None) -> np.ndarray:
     if not is_number(duration) or duration < CLIP_SECONDS:
         raise DataError(f"expected a duration of at least 2 s, got {duration!r}", path=path, record=qid,
                         field="duration")  # fmt: skip
+    if duration > MAX_DURATION:
+        raise DataError(f"duration {duration} s is longer than {MAX_DURATION:g} s (4 hours); expected the video's "
+                        "length in seconds (not milliseconds or frames)", path=path, record=qid,
+                        field="duration")  # fmt: skip
     num_clips = int(duration / CLIP_SECONDS)
     ids, rows = record.get("relevant_clip_ids"), record.get("saliency_scores")
     ok = isinstance(ids, list) and isinstance(rows, list) and len(ids) == len(rows) and rows
@@ -244,14 +251,15 @@ def score(
 
     Returns:
         Metrics ``top5_mAP`` and ``F1`` (percent), ``top5_mAP/<category>`` per category when known; counts
-        ``videos, missing, extra, resized``.
+        ``videos, missing, extra, resized, duplicates, duplicate_gt``.
 
     Raises:
         DataError: A malformed record, or annotators of different counts across videos.
     """
     predictions = as_record_list(predictions, pred_path, "prediction")
     gt = as_record_list(gt, gt_path, "ground-truth")
-    by_qid = {record_qid(r, i, pred_path): r for i, r in enumerate(predictions)}
+    pred_qids = [record_qid(r, i, pred_path) for i, r in enumerate(predictions)]
+    by_qid = dict(zip(pred_qids, predictions, strict=True))  # the last record of a qid given twice
     videos, f1s, categories = [], [], []
     missing = resized = 0
     for i, record in enumerate(gt):
@@ -277,9 +285,11 @@ def score(
         for name in dict.fromkeys(categories):
             members = [v for v, c in zip(videos, categories) if c == name]
             metrics[f"top5_mAP/{name}"] = 100 * top_k_map(members)
-    gt_qids = {record_qid(r, i, gt_path) for i, r in enumerate(gt)}
+    gt_list = [record_qid(r, i, gt_path) for i, r in enumerate(gt)]
+    gt_qids = set(gt_list)
     counts = {"videos": len(videos), "missing": missing, "extra": sum(q not in gt_qids for q in by_qid),
-              "resized": resized}  # fmt: skip
+              "resized": resized, "duplicates": count_duplicates(pred_qids),
+              "duplicate_gt": count_duplicates(gt_list)}  # fmt: skip
     notes = [
         "top-5 mAP as UMT/UniVTG (labels > lower median per annotator, AP within the top 5); ties in the predicted "
         "ranking go to the earlier clip.",
@@ -287,6 +297,11 @@ def score(
     ]
     if missing:
         notes.append(f"{missing} videos had no prediction and were scored with all-zero saliency.")
+    if counts["duplicates"]:
+        notes.append(f"{counts['duplicates']} duplicate prediction records: the last one per qid is scored.")
+    if counts["duplicate_gt"]:
+        notes.append(f"{counts['duplicate_gt']} ground-truth videos are listed more than once and count once per "
+                     "listing in every mean; give every video its own qid.")  # fmt: skip
     return ScoreReport("vs", metrics, counts, notes)
 
 

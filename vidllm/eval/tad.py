@@ -421,9 +421,17 @@ def score_files(
     """:func:`score` on an ActivityNet-style prediction file and ground-truth file (``vidllm score tad``)."""
     if protocol not in PROTOCOLS:
         raise ValueError(f"unknown TAD protocol {protocol!r}; valid protocols: {', '.join(PROTOCOLS)}")
-    gt = load_ground_truth(gt_path, subset=subset)
+    dup_gt: list[str] = []
+    dup_pred: list[str] = []
+    gt = ground_truth_from_obj(read_json(gt_path, duplicates=dup_gt), gt_path, subset=subset)
     if not gt.instances:
         where = f" with subset {subset!r}" if subset else ""
         raise DataError(f"no video{where} in the ground truth; check --subset (training / validation / testing)",
                         path=Path(gt_path))  # fmt: skip
-    return score(load_predictions(pred_path), gt, protocol=protocol)
+    report = score(predictions_from_obj(read_json(pred_path, duplicates=dup_pred), pred_path), gt, protocol=protocol)
+    report.counts.update(duplicate_gt=len(dup_gt), duplicate_pred=len(dup_pred))
+    for n, which, example in ((len(dup_gt), "ground-truth", dup_gt), (len(dup_pred), "prediction", dup_pred)):
+        if n:
+            report.notes.append(f"{n} keys appear more than once in the {which} file (e.g. {example[0]!r}); only "
+                                "the last value of each is read.")  # fmt: skip
+    return report

@@ -57,12 +57,33 @@ def resolve_device(device: str = "auto") -> torch.device:
     if device != "auto":
         if device.startswith("npu") and not npu_available():
             raise ValueError(f"device={device!r} but no Ascend NPU is usable; install torch_npu or use cpu/cuda")
-        return torch.device(device)
+        try:
+            parsed = torch.device(device)
+        except (RuntimeError, TypeError):
+            raise ValueError(f"device={device!r} is not a device name; use auto, cpu, cuda[:n] or npu[:n]") from None
+        if parsed.type == "cuda":
+            _check_cuda(device)
+        return parsed
     if torch.cuda.is_available():
         return torch.device("cuda")
     if npu_available():
         return torch.device("npu")
     return torch.device("cpu")
+
+
+def _check_cuda(device: str) -> None:
+    """Refuse a CUDA device this machine does not have (a one-line error instead of a failure inside loading)."""
+    if not torch.cuda.is_available():
+        raise ValueError(
+            f"device={device!r} but no CUDA GPU is usable here (torch {torch.__version__}, "
+            f"CUDA build {torch.version.cuda or 'none'}); use device=cpu, or auto to take what is there"
+        )
+    index = torch.device(device).index
+    if index is not None and index >= torch.cuda.device_count():
+        raise ValueError(
+            f"device={device!r} but this machine has {torch.cuda.device_count()} CUDA device(s) "
+            f"(cuda:0 to cuda:{torch.cuda.device_count() - 1}); pick one of them"
+        )
 
 
 def resolve_runtime(device: str = "auto", dtype: str = "auto", attn_implementation: str = "auto") -> Runtime:

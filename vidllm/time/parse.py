@@ -172,25 +172,35 @@ def _pair_seconds(a: _Value, b: _Value, fps: float | None) -> tuple[float, float
     return first / fps, second / fps
 
 
-def _clip(pair: tuple[float, float] | None, duration: float | None) -> tuple[float, float] | None:
+def _clip(
+    pair: tuple[float, float] | None, duration: float | None, keep_order: bool = False
+) -> tuple[float, float] | None:
     if pair is None:
         return None
     start, end = min(pair), max(pair)
-    if duration is None or not math.isfinite(duration):
-        return float(start), float(end)
-    if start > duration:
-        return None
-    return float(max(start, 0.0)), float(min(end, max(duration, 0.0)))
+    if duration is not None and math.isfinite(duration):
+        if start > duration:
+            return None
+        start, end = max(start, 0.0), min(end, max(duration, 0.0))
+    if keep_order and pair[0] > pair[1]:
+        return float(end), float(start)
+    return float(start), float(end)
 
 
 def find_intervals(
-    text: str, *, duration: float | None = None, fps: float | None = None, num_bins: int | None = None
+    text: str,
+    *,
+    duration: float | None = None,
+    fps: float | None = None,
+    num_bins: int | None = None,
+    keep_order: bool = False,
 ) -> tuple[str, list[IntervalMatch]]:
     """Find every interval written in ``text``; returns the token-normalised text and the matches located in it.
 
     The same rules as :func:`parse_intervals`, but an interval that cannot be used (a frame reference without
     ``fps``, a start after ``duration``) is kept with ``start = end = nan`` so callers that read the text between
-    intervals (captions) still know where it stood.
+    intervals (captions) still know where it stood. ``keep_order`` keeps a reversed pair reversed (see
+    :func:`parse_intervals`).
     """
     text, regions = _normalise(text, duration, num_bins)
     values = _values(text, fps, regions)
@@ -202,14 +212,19 @@ def find_intervals(
             i += 1
             continue
         i += 2
-        span = _clip(_pair_seconds(a, b, fps), duration)
+        span = _clip(_pair_seconds(a, b, fps), duration, keep_order)
         start, end = span if span is not None else (math.nan, math.nan)
         found.append(IntervalMatch(start, end, a.begin, b.end))
     return text, found
 
 
 def parse_intervals(
-    text: str, *, duration: float | None = None, fps: float | None = None, num_bins: int | None = None
+    text: str,
+    *,
+    duration: float | None = None,
+    fps: float | None = None,
+    num_bins: int | None = None,
+    keep_order: bool = False,
 ) -> list[tuple[float, float]]:
     """Every interval in ``text``, in order of appearance, in seconds.
 
@@ -219,13 +234,16 @@ def parse_intervals(
             starting after it are dropped; it is also needed to read ``<tk>`` bin tokens.
         fps: The sampling rate of numbered frames; needed to read "Frame n" references (frame n is ``n / fps`` s).
         num_bins: The number of ``<tk>`` tokens of the ``bins`` scheme, to read them.
+        keep_order: Return a pair written end first (``"9 - 4 seconds"``) as written, ``(9.0, 4.0)``, instead of
+            swapping it -- for readers of training data, whose validator swaps it and counts the fix.
 
     Returns:
-        ``[(start, end), ...]`` with ``start <= end`` (a reversed pair is swapped); ``[]`` when nothing parses.
+        ``[(start, end), ...]`` with ``start <= end`` (a reversed pair is swapped unless ``keep_order``); ``[]`` when
+        nothing parses.
     """
     if not isinstance(text, str):
         return []
-    found = find_intervals(text, duration=duration, fps=fps, num_bins=num_bins)[1]
+    found = find_intervals(text, duration=duration, fps=fps, num_bins=num_bins, keep_order=keep_order)[1]
     return [(m.start, m.end) for m in found if not math.isnan(m.start)]
 
 
@@ -234,7 +252,12 @@ _CAPTION_TAIL = re.compile(r"\s*(?:\b(?:from|between|at)\s*)?$", re.IGNORECASE)
 
 
 def parse_captions(
-    text: str, *, duration: float | None = None, fps: float | None = None, num_bins: int | None = None
+    text: str,
+    *,
+    duration: float | None = None,
+    fps: float | None = None,
+    num_bins: int | None = None,
+    keep_order: bool = False,
 ) -> list[tuple[float, float, str]]:
     """Dense-captioning answers: ``"s - e seconds, caption. s - e seconds, caption."`` -> ``[(s, e, caption)]``.
 
@@ -243,7 +266,7 @@ def parse_captions(
     """
     if not isinstance(text, str):
         return []
-    norm, found = find_intervals(text, duration=duration, fps=fps, num_bins=num_bins)
+    norm, found = find_intervals(text, duration=duration, fps=fps, num_bins=num_bins, keep_order=keep_order)
     events = []
     for k, m in enumerate(found):
         stop = found[k + 1].begin if k + 1 < len(found) else len(norm)

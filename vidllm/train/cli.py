@@ -1,7 +1,7 @@
 """The ``vidllm train`` and ``vidllm export`` subcommands (wired into :mod:`vidllm.cli` by :func:`add_subcommands`).
 
 vidllm train --config train_configs/X.yaml [key=value ...]        (one process; under torchrun: one per device)
-vidllm export --lora RUN_DIR --out DIR [--base BASE_DIR] [--merge] [--dtype auto|bfloat16|float16|float32]
+vidllm export --lora RUN_DIR --out DIR [--base BASE_DIR] [--merge] [--overwrite] [--dtype auto|...|float32]
 """
 
 from __future__ import annotations
@@ -38,6 +38,8 @@ def _add_export(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--out", required=True, help="output folder")
     p.add_argument("--base", help="base checkpoint folder (default: the one the run recorded)")
     p.add_argument("--merge", action="store_true", help="fold LoRA into the weights (plain transformers loads it)")
+    p.add_argument("--overwrite", action="store_true",
+                   help="write into a non-empty --out: its model files are replaced, other files stay")  # fmt: skip
     p.add_argument(
         "--dtype", default="auto", choices=["auto", "bfloat16", "float16", "float32"], help="dtype of the weights"
     )
@@ -47,7 +49,7 @@ def run_export(args: argparse.Namespace) -> int:
     """Run ``vidllm export``."""
     from vidllm.train.export import export
 
-    out = export(args.lora, args.out, base=args.base, merge=args.merge, dtype=args.dtype)
+    out = export(args.lora, args.out, base=args.base, merge=args.merge, dtype=args.dtype, overwrite=args.overwrite)
     sys.stdout.write(f"exported to {out}\n")
     return 0
 

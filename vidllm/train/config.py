@@ -36,6 +36,9 @@ class DataConfig:
     Attributes:
         files: Instruction files (VTG-IT / TimeIT JSON, LLaMA-Factory sharegpt, vidllm records); concatenated.
         video_root: Folder the records' video paths are relative to.
+        allow_outside_root: Accept video paths that lead outside ``video_root`` (absolute, ``..`` or through a
+            symlink whose target is elsewhere, e.g. a linked dataset folder); refused by default, before the model
+            loads, so a data file cannot point training at files elsewhere on the machine.
         format: File format (``auto`` detects it from the first item).
         strip_prefix: Leading part of the stored video paths to remove.
         use_arrow: Cache the checked records as Arrow and memory-map them (one copy for all data-loader workers).
@@ -61,6 +64,9 @@ class DataConfig:
 
     files: list[str] = field(default_factory=list, metadata={"help": "instruction files (json / jsonl)"})
     video_root: str | None = field(default=None, metadata={"help": "folder the video paths are relative to"})
+    allow_outside_root: bool = field(
+        default=False, metadata={"help": "accept video paths leading outside video_root (absolute, '..', symlinks)"}
+    )
     format: str = field(default="auto", metadata={"help": "instruction file format", "choices": list(FORMATS)})
     strip_prefix: str | None = field(default=None, metadata={"help": "leading part of stored video paths to drop"})
     use_arrow: bool = field(default=True, metadata={"help": "memory-mapped Arrow cache of the records"})

@@ -12,18 +12,121 @@ none of those modules runs the same in plain transformers for short videos; with
 
 Without ``--merge`` the output is the LoRA folder again, recording ``--base`` as its base checkpoint (a Hub id, or a
 path relative to the output folder).
+
+Safety: the output folder must be new or empty -- a folder that already holds a model (say, an earlier LoRA export)
+would keep its ``adapter_config.json`` beside the merged weights, and every loader would apply the LoRA a second
+time. ``overwrite=True`` (``--overwrite``) first removes what an export writes (:data:`EXPORT_FILES`) and leaves
+anything else. The output is never the LoRA folder or the base checkpoint, so the source is never modified; the
+export is written into a temporary folder beside ``out`` and moved in place only when it is complete.
 """
 
 from __future__ import annotations
 
+import fnmatch
 import json
 import logging
 import os
+import shutil
 from pathlib import Path
 
-from vidllm.models.checkpoint import read_meta
+from vidllm.errors import UserError
+from vidllm.models.checkpoint import META_FILE, read_meta
 
 logger = logging.getLogger(__name__)
+
+EXPORT_FILES = (
+    "*.safetensors",
+    "*.safetensors.index.json",
+    "*.bin",
+    "adapter_config.json",
+    "config.json",
+    "generation_config.json",
+    META_FILE,
+    "tokenizer*",
+    "special_tokens_map.json",
+    "added_tokens.json",
+    "vocab.json",
+    "merges.txt",
+    "chat_template.*",
+    "*processor_config.json",
+)
+"""Names (patterns) of the files a Hugging Face / vidllm save writes: what ``overwrite`` clears in the output."""
+
+
+def _owned(name: str) -> bool:
+    return any(fnmatch.fnmatch(name, pattern) for pattern in EXPORT_FILES)
+
+
+def check_output(out: Path, *, sources: dict[str, Path], overwrite: bool) -> None:
+    """Refuse an output folder that is a source, is a file, or already holds files (unless ``overwrite``).
+
+    Args:
+        out: The output folder.
+        sources: ``{"--lora": folder, "--base": folder}``: folders the export reads and must never write.
+        overwrite: Allow a non-empty ``out`` (what an export writes is removed first).
+
+    Raises:
+        UserError: Naming the flag and what to do.
+    """
+    if out.exists() and not out.is_dir():
+        raise UserError(f"--out {out} is a file; expected a folder for the exported model (pass a new folder)")
+    for flag, folder in sources.items():
+        if out.resolve() == folder.resolve():
+            raise UserError(
+                f"--out {out} is the {flag} folder; the export would overwrite its source. Pass another --out folder"
+            )
+    if out.is_dir() and any(out.iterdir()) and not overwrite:
+        present = sorted(p.name for p in out.iterdir())
+        shown = ", ".join(present[:4]) + (", ..." if len(present) > 4 else "")
+        raise UserError(
+            f"--out {out} is not empty (holds {shown}); an exported model beside old files loads wrongly "
+            "(a leftover adapter_config.json is applied again). Pass an empty folder, or --overwrite to replace "
+            "the model files there"
+        )
+
+
+def _clear_owned(out: Path) -> None:
+    """Remove the files an export writes from ``out`` (top level only); other files stay."""
+    removed = [p for p in out.iterdir() if p.is_file() and _owned(p.name)]
+    for p in removed:
+        p.unlink()
+    if removed:
+        logger.warning("--overwrite: removed %d model files from %s (%s)", len(removed), out,
+                       ", ".join(sorted(p.name for p in removed)[:6]))  # fmt: skip
+
+
+def _move_into(staging: Path, out: Path) -> None:
+    """Put the finished export in ``out``: a rename when ``out`` does not exist, else file by file."""
+    if not out.exists():
+        staging.rename(out)
+    else:
+        _clear_owned(out)
+        for item in staging.iterdir():
+            os.replace(item, out / item.name)
+        staging.rmdir()
+    # vidllm.json records the folder as "." and its base relative to it; staging is a sibling of out, so both stay
+    # true after the move.
+
+
+def check_base_family(base: Path, family: str) -> None:
+    """Refuse a base checkpoint of another family than the one the LoRA run was trained on.
+
+    Raises:
+        UserError: The base ``config.json`` names a model type that belongs to another vidllm family.
+    """
+    from vidllm.models import MODELS
+
+    try:
+        model_type = json.loads((base / "config.json").read_text()).get("model_type")
+    except (OSError, ValueError):
+        return
+    owner = next((name for name, cls in MODELS.items()
+                  if model_type == name or model_type in getattr(cls, "model_types", ())), None)  # fmt: skip
+    if owner is not None and owner != family:
+        raise UserError(
+            f"--base {base} is a {model_type!r} checkpoint ({owner} family), but the LoRA run was trained on "
+            f"{family}; pass the base checkpoint of that family (the one the run recorded)"
+        )
 
 
 def _checkpoint_dtype(folder: Path) -> str:
@@ -40,6 +143,7 @@ def export(
     base: str | os.PathLike | None = None,
     merge: bool = False,
     dtype: str = "auto",
+    overwrite: bool = False,
 ) -> Path:
     """Export the LoRA folder of a vidllm run.
 
@@ -49,12 +153,14 @@ def export(
         base: The base checkpoint (default: the one recorded in the LoRA folder).
         merge: Fold LoRA into the weights and write a standalone checkpoint.
         dtype: Weights' dtype (``auto``: the base checkpoint's).
+        overwrite: Allow a non-empty ``out``: the model files there are replaced, other files stay.
 
     Returns:
         The output folder.
 
     Raises:
         FileNotFoundError: ``lora`` is not a vidllm LoRA folder, or the base checkpoint is missing.
+        UserError: ``out`` is a source folder, a file, or not empty; ``base`` is of another family.
     """
     from vidllm.models import from_pretrained
     from vidllm.models.checkpoint import base_ref, is_lora_run, resolve_base, run_base
@@ -70,10 +176,20 @@ def export(
         base_path = resolve_base(base_ref(base) if base is not None else run_base(lora, meta), run=lora)
     except FileNotFoundError as e:
         raise FileNotFoundError(f"base checkpoint not found ({e}); pass --base with the base folder or Hub id") from e
+    family = meta["family"]
+    check_base_family(base_path, family)
+    check_output(out, sources={"--lora": lora, "--base": base_path}, overwrite=overwrite)
     dtype = _checkpoint_dtype(base_path) if dtype == "auto" else dtype
-    adapter = from_pretrained(lora, base=base, family=meta["family"], device="cpu", dtype=dtype)
+    adapter = from_pretrained(lora, base=base, family=family, device="cpu", dtype=dtype)
     if merge:
         adapter.model = adapter.model.merge_and_unload()
-    adapter.save(out)
+    staging = out.parent / f".{out.name}.export-partial"
+    shutil.rmtree(staging, ignore_errors=True)  # left by an export that was killed
+    try:
+        adapter.save(staging)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    _move_into(staging, out)
     logger.info("exported %s (%s) to %s", lora, "merged" if merge else "LoRA", out)
     return out

@@ -9,17 +9,19 @@ is installed (backend ``hccl``), or the CPU (backend ``gloo``; DeepSpeed with ``
 
 :func:`setup` builds everything from a :class:`~vidllm.train.config.TrainConfig`:
 
-1. the ``TrainingArguments`` (:func:`training_arguments`) -- first, because they start the process group and tell
-   ``from_pretrained`` to shard at load time under ZeRO-3;
-2. the model through its adapter, with the time components, and what trains (:func:`build_adapter`,
-   :func:`select_trainable`);
-3. the records (Arrow-cached, built once on the main process) and the dataset and collator
-   (:func:`build_dataset`);
+0. the checks that need no model (:mod:`vidllm.train.preflight`: paths; the checkpoint to resume and its settings,
+   :func:`resume_checkpoint`), so a mistake costs seconds, not a model load;
+1. the ``TrainingArguments`` (:func:`training_arguments`) -- before the model, because they start the process group
+   and tell ``from_pretrained`` to shard at load time under ZeRO-3;
+2. the records (Arrow-cached, built once on the main process), checked against the video root and
+   ``data.max_length`` -- still before the model;
+3. the model through its adapter, with the time components, and what trains (:func:`build_adapter`,
+   :func:`select_trainable`), then the dataset and collator (:func:`build_dataset`);
 4. the :class:`~vidllm.train.trainer.VidllmTrainer`.
 
-:func:`train` runs it (resuming the latest checkpoint with ``resume=true``); :func:`save` writes the final model in
-the adapter's format plus ``train_config.yaml`` into ``checkpoint.output_dir``; :func:`cleanup` leaves the process
-group.
+:func:`train` runs it (resuming the newest complete checkpoint with ``resume=true``); :func:`save` writes the final
+model in the adapter's format plus ``train_config.yaml`` into ``checkpoint.output_dir``; :func:`cleanup` leaves the
+process group.
 """
 
 from __future__ import annotations
@@ -376,30 +378,54 @@ def build_synthetic_dataset(cfg: TrainConfig, adapter, args):
 
 
 def resume_checkpoint(cfg: TrainConfig) -> str | None:
-    """The checkpoint to continue from, or ``None`` for a fresh run.
+    """The checkpoint to continue from, or ``None`` for a fresh run (reads no weights).
+
+    With ``resume: true`` the newest *complete* ``checkpoint-N`` is taken (:mod:`vidllm.train.checkpoints`); newer
+    incomplete ones (a kill while saving) are passed over with a warning naming them. The checkpoint's saved
+    settings are compared with ``cfg`` (:func:`~vidllm.train.checkpoints.check_resume_settings`).
 
     Raises:
-        ValueError: A fresh run (``resume: false``) would write over checkpoints already in ``output_dir``.
+        UserError: A fresh run (``resume: false``) would write over checkpoints already in ``output_dir``;
+            ``checkpoint.resume_from`` is incomplete; the settings changed in a way resume cannot honour.
         FileNotFoundError: ``checkpoint.resume_from`` does not exist.
     """
-    from transformers.trainer_utils import get_last_checkpoint
+    from vidllm.errors import UserError
+    from vidllm.train.checkpoints import check_resume_settings, checkpoint_problem, newest_complete
 
     out = Path(cfg.checkpoint.output_dir)
-    last = get_last_checkpoint(str(out)) if out.is_dir() else None
     if cfg.checkpoint.resume_from:
-        if not Path(cfg.checkpoint.resume_from).is_dir():
-            raise FileNotFoundError(f"checkpoint.resume_from={cfg.checkpoint.resume_from}: no such folder")
-        return cfg.checkpoint.resume_from
+        folder = Path(cfg.checkpoint.resume_from)
+        if not folder.is_dir():
+            raise FileNotFoundError(f"checkpoint.resume_from={folder}: no such folder")
+        problem = checkpoint_problem(folder)
+        if problem:
+            raise UserError(
+                f"checkpoint.resume_from={folder} is incomplete ({problem}; a run killed while saving?); pass "
+                "another checkpoint-N, or resume=true to take the newest complete one"
+            )
+        check_resume_settings(folder, cfg)
+        return str(folder)
+    last, skipped = newest_complete(out)
     if not cfg.resume:
         if last is not None:
-            raise ValueError(
-                f"{out} already holds {Path(last).name}; continue it with resume=true, or choose another "
+            raise UserError(
+                f"{out} already holds {last.name}; continue it with resume=true, or choose another "
                 "checkpoint.output_dir"
             )
+        if skipped:
+            raise UserError(
+                f"{out} holds only incomplete checkpoints ({', '.join(p.name for p, _ in skipped)}: {skipped[0][1]}); "
+                "resume=true starts over and saves over them, or choose another checkpoint.output_dir"
+            )
         return None
+    for folder, problem in skipped:
+        logger.warning("skipping %s: %s (a run killed while saving?); resuming from %s", folder, problem,
+                       last.name if last else "the beginning")  # fmt: skip
     if last is None:
-        logger.warning("resume=true but %s holds no checkpoint yet; starting from the beginning", out)
-    return last
+        logger.warning("resume=true but %s holds no complete checkpoint yet; starting from the beginning", out)
+        return None
+    check_resume_settings(last, cfg)
+    return str(last)
 
 
 # --------------------------------------------------------------------------------------------------------- recipe
@@ -417,9 +443,11 @@ def setup(cfg: TrainConfig, *, callbacks: Sequence[Any] = ()) -> TrainJob:
     """
     from transformers import set_seed
 
+    from vidllm.train import preflight
     from vidllm.train.trainer import VidllmTrainer
 
     cfg.check_runnable()
+    preflight.check_paths(cfg)  # before anything loads: one line naming every bad path
     resume_from = resume_checkpoint(cfg)
     kind = device_kind()
     args = training_arguments(cfg, kind)
@@ -430,12 +458,15 @@ def setup(cfg: TrainConfig, *, callbacks: Sequence[Any] = ()) -> TrainJob:
         f"ZeRO-{zero_stage(args)}" if cfg.deepspeed else "off",
         args.bf16,
     )
+    records = None
+    if cfg.data.synthetic is None:  # read and checked before the model loads, so a bad file costs seconds
+        records = load_training_records(cfg, args)
+        preflight.check_records(cfg, records)
     set_seed(cfg.optim.seed)  # LoRA and new modules start the same on every rank and every run
     adapter = build_adapter(cfg, args)
-    if cfg.data.synthetic is not None:
+    if records is None:
         dataset, collator = build_synthetic_dataset(cfg, adapter, args)
     else:
-        records = load_training_records(cfg, args)
         dataset, collator = build_dataset(cfg, adapter, records, distributed=args.world_size > 1)
     o = cfg.optim
     learning_rates = {
@@ -506,11 +537,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="vidllm.train", description="Train a time-aware video LLM.")
     add_arguments(parser)
     args = parser.parse_args(argv)
-    cfg = load_train_config(args.config, args.overrides)
-    rank = int(os.environ.get("RANK", "0"))
-    logging.basicConfig(
-        level=cfg.logging.level.upper() if rank == 0 else logging.WARNING,
-        format=f"[rank {rank}] %(levelname)s %(name)s: %(message)s",
-    )
-    run(cfg)
-    return 0
+    from vidllm.errors import run_command
+
+    def start() -> int:
+        cfg = load_train_config(args.config, args.overrides)
+        rank = int(os.environ.get("RANK", "0"))
+        logging.basicConfig(
+            level=cfg.logging.level.upper() if rank == 0 else logging.WARNING,
+            format=f"[rank {rank}] %(levelname)s %(name)s: %(message)s",
+        )
+        run(cfg)
+        return 0
+
+    return run_command("vidllm.train", start)  # a user's mistake: one line per rank, no traceback

@@ -10,6 +10,9 @@ Overridden, each for one reason:
   and accumulation steps -- so a run on 8 GPUs computes what one process computes on the same samples. (Qwen-VL
   models declare ``accepts_loss_kwargs = False``, which would otherwise average per-rank means.)
 * :meth:`VidllmTrainer.log` -- adds ``skipped_samples``, summed over ranks, to each log line.
+* :meth:`VidllmTrainer._save_checkpoint` -- writes each ``checkpoint-N`` into a staging folder and renames it into
+  the run folder once complete (:mod:`vidllm.train.checkpoints`), so a kill while saving never leaves a
+  half-written checkpoint that resuming would pick.
 * :meth:`VidllmTrainer._save` -- writes checkpoints in the adapter's own format (``adapter.save``: LoRA adapter or
   full weights, time embedding and slots, tokenizer and processor, ``vidllm.json``) plus ``train_config.yaml``, so
   every checkpoint is a model the evaluation runner loads.
@@ -22,6 +25,7 @@ from __future__ import annotations
 import logging
 import os
 import re
+import shutil
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -30,11 +34,13 @@ import torch
 from safetensors.torch import load_file
 from transformers import Trainer
 from transformers.loss.loss_utils import ForCausalLMLoss
+from transformers.trainer_utils import PREFIX_CHECKPOINT_DIR, rotate_checkpoints
 
 from vidllm.config import save_config
 from vidllm.data.batches import SKIPPED_KEY
 from vidllm.models.checkpoint import MODULES_FILE
 from vidllm.models.components.video_hook import attached
+from vidllm.train.checkpoints import STAGING_DIR, publish
 
 logger = logging.getLogger(__name__)
 
@@ -102,6 +108,7 @@ class VidllmTrainer(Trainer):
         self.learning_rates = dict(learning_rates)
         self.train_config = train_config
         self.skipped_records = 0
+        self._staging = False
 
     # ------------------------------------------------------------------------------------------------ optimizer
 
@@ -184,6 +191,37 @@ class VidllmTrainer(Trainer):
         super().log(logs, start_time)
 
     # ------------------------------------------------------------------------------------------ save and resume
+
+    def _get_output_dir(self, trial) -> str:
+        """The run folder; while a checkpoint is being written, its staging folder (``<run>/.saving``)."""
+        run_dir = super()._get_output_dir(trial)
+        return os.path.join(run_dir, STAGING_DIR) if self._staging else run_dir
+
+    def _save_checkpoint(self, model, trial) -> None:
+        """``Trainer``'s checkpoint (model, optimizer, scheduler, RNG, trainer state), written atomically.
+
+        Every rank writes into ``<run>/.saving/checkpoint-N`` (DeepSpeed writes its shards from all ranks); once all
+        are done the main process renames the folder to ``<run>/checkpoint-N`` and only then rotates old ones.
+        """
+        run_dir = Path(super()._get_output_dir(trial))
+        name = f"{PREFIX_CHECKPOINT_DIR}-{self.state.global_step}"
+        staged = run_dir / STAGING_DIR / name
+        if self.args.should_save and staged.exists():  # left by a run killed while saving this step
+            shutil.rmtree(staged)
+        self.accelerator.wait_for_everyone()
+        self._staging = True
+        try:
+            super()._save_checkpoint(model, trial)
+        finally:
+            self._staging = False
+        self.accelerator.wait_for_everyone()
+        if self.args.should_save:
+            publish(staged, run_dir / name)
+            if self.state.best_model_checkpoint == str(staged):
+                self.state.best_model_checkpoint = str(run_dir / name)
+            rotate_checkpoints(output_dir=str(run_dir), save_total_limit=self.args.save_total_limit,
+                               best_model_checkpoint=self.state.best_model_checkpoint, use_mtime=True)  # fmt: skip
+        self.accelerator.wait_for_everyone()
 
     def _save(self, output_dir: str | None = None, state_dict: dict | None = None) -> None:
         """Write the model in the adapter's format (``state_dict``: DeepSpeed's gathered weights) and the config."""

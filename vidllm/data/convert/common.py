@@ -19,6 +19,7 @@ from a named template set, targets in seconds) and the evaluation ground truth i
 from __future__ import annotations
 
 import csv
+import logging
 import math
 import random
 from dataclasses import dataclass, field
@@ -27,10 +28,12 @@ from typing import Any
 
 from vidllm.data.prompts import sample_prompt
 from vidllm.data.records import Record
-from vidllm.data.validate import LoadReport, check_records, log_report
+from vidllm.data.validate import LoadReport, Problem, check_records, log_report
 from vidllm.data.vtg_it import write_vtg_it
 from vidllm.io import DataError, PathLike, read_json, write_json, write_jsonl
 from vidllm.time import TimeScheme
+
+logger = logging.getLogger(__name__)
 
 SPLITS = ("train", "val", "test")
 
@@ -148,38 +151,64 @@ def write_converted(
     return paths
 
 
-def read_durations(path: PathLike) -> dict[str, float]:
+class Durations(dict):
+    """Video durations by id (a ``dict``), with the rows of the file that were skipped.
+
+    Attributes:
+        skipped: One :class:`~vidllm.data.validate.Problem` per row whose duration is not a number > 0.
+    """
+
+    def __init__(self, values=(), skipped: list[Problem] | None = None):
+        super().__init__(values)
+        self.skipped: list[Problem] = list(skipped or [])
+
+
+def read_durations(path: PathLike, *, strict: bool = False) -> Durations:
     """Video durations by id: a JSON object ``{"vid": seconds}``, or a CSV with ``id`` and ``length`` columns
     (``Charades_v1_*.csv``) or ``video_id`` and ``duration`` columns.
 
+    A row whose duration is not a number > 0 is skipped and listed in ``skipped`` (its videos then have no known
+    duration, as if the row were absent); with ``strict`` it raises instead.
+
     Raises:
-        DataError: Neither form, or a duration that is not a number > 0.
+        DataError: Neither form; with ``strict``, a bad row.
     """
     path = Path(path)
     if path.suffix.lower() == ".json":
         obj = read_json(path)
         if not isinstance(obj, dict):
             raise DataError('expected {"video id": seconds, ...}', path=path)
-        rows = obj.items()
+        rows = [(vid, value, vid) for vid, value in obj.items()]
     else:
-        with path.open(encoding="utf-8", newline="") as f:
-            reader = csv.DictReader(f)
-            fields = reader.fieldnames or []
-            id_col = next((c for c in ("id", "video_id", "vid") if c in fields), None)
-            len_col = next((c for c in ("length", "duration") if c in fields), None)
-            if id_col is None or len_col is None:
-                raise DataError(f"expected 'id' and 'length' (or 'video_id' and 'duration') columns, got {fields}",
-                                path=path)  # fmt: skip
-            rows = [(row[id_col], row[len_col]) for row in reader]
-    out = {}
-    for vid, value in rows:
+        try:
+            with path.open(encoding="utf-8", newline="") as f:
+                reader = csv.DictReader(f)
+                fields = reader.fieldnames or []
+                id_col = next((c for c in ("id", "video_id", "vid") if c in fields), None)
+                len_col = next((c for c in ("length", "duration") if c in fields), None)
+                if id_col is None or len_col is None:
+                    raise DataError(f"expected 'id' and 'length' (or 'video_id' and 'duration') columns, got "
+                                    f"{fields}", path=path)  # fmt: skip
+                rows = [(row[id_col], row[len_col], f"line {reader.line_num}") for row in reader]
+        except UnicodeDecodeError as e:
+            raise DataError(f"not UTF-8 text (byte {e.start}); re-save the CSV as UTF-8", path=path) from None
+    out = Durations()
+    for vid, value, where in rows:
         try:
             seconds = float(value)
         except (TypeError, ValueError):
             seconds = math.nan
         if not (math.isfinite(seconds) and seconds > 0):
-            raise DataError(f"expected a duration > 0 seconds, got {value!r}", path=path, record=vid)
+            problem = Problem(f"video {vid!r}: expected a duration > 0 seconds, got {value!r}", str(path), where,
+                              "duration")  # fmt: skip
+            if strict:
+                raise problem.error()
+            out.skipped.append(problem)
+            continue
         out[str(vid)] = seconds
+    if out.skipped:
+        logger.warning("%s: skipped %d of %d rows without a usable duration (first: %s)", path, len(out.skipped),
+                       len(rows), out.skipped[0])  # fmt: skip
     return out
 
 
