@@ -1,7 +1,7 @@
 """Fixtures of the fault-injection tests: tiny checkpoints, a toy training set, a LoRA folder, the CLI in-process.
 
-Every test here plays a user's mistake (or a kill) end to end on the tiny models of :mod:`vidllm.testing` and checks
-that vidllm refuses it in one line, counts it, or recovers from it -- never a traceback, never a silently different
+Every test here plays a user's mistake (or a kill) end to end on the tiny models of :mod:`vidllm.models.tiny` and
+checks that vidllm refuses it in one line, counts it, or recovers from it -- never a traceback, never a silently different
 number. ``docs/reliability.md`` lists each promise with the test that keeps it.
 """
 
@@ -13,11 +13,12 @@ from pathlib import Path
 import pytest
 import torch
 from reliability_helpers import FAMILY, NoModel
+from tiny_models import tiny_model_config
 from transformers.utils import logging as hf_logging
 
 from vidllm.cli import main
 from vidllm.models import LoraSettings, get_adapter
-from vidllm.testing import synthetic_video, tiny_model_config, video_messages, write_tiny_checkpoint
+from vidllm.models.tiny import synthetic_video, video_messages, write_tiny_checkpoint
 from vidllm.train.config import load_train_config
 from vidllm.train.toy import write_toy_set
 

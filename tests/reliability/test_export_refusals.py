@@ -9,7 +9,7 @@ from reliability_helpers import FAMILY, one_line_error
 
 from vidllm.eval.model_source import folder_hash
 from vidllm.models import ModelConfig, load_model
-from vidllm.testing import synthetic_video, video_messages
+from vidllm.models.tiny import synthetic_video, video_messages
 
 
 def _logits(folder) -> torch.Tensor:
