@@ -1,8 +1,8 @@
 """Fixtures of the fault-injection tests: tiny checkpoints, a toy training set, a LoRA folder, the CLI in-process.
 
 Every test here plays a user's mistake (or a kill) end to end on the tiny models of :mod:`vidllm.models.tiny` and
-checks that vidllm refuses it in one line, counts it, or recovers from it -- never a traceback, never a silently different
-number. ``docs/reliability.md`` lists each promise with the test that keeps it.
+checks that vidllm refuses it in one line, counts it, or recovers from it -- never a traceback, never a silently
+different number. ``docs/reliability.md`` lists each promise with the test that keeps it.
 """
 
 from __future__ import annotations
