@@ -80,6 +80,7 @@ def test_mr_charades_answers_are_read_and_scored(charades, tiny_base, tmp_path):
     results = json.loads((tmp_path / "out" / "results.json").read_text())
     assert results["metrics"] == result.metrics and results["counts"] == result.counts
     assert results["model"]["sha256"] and results["adapter"] is None
+    assert results["model_config"]["family"] == results["family"]  # the detected family, not the config default
     assert results["sampling"]["fps"] == 1.0 and results["sampling"]["sources"]["fps"] == "config"
     assert results["config"]["dataset"] == "charades_sta" and results["reports"]["tvg"]["counts"]["empty"] == 2
     for name in ("timeline.png", "iou_histogram.png"):

@@ -444,7 +444,7 @@ def finalize(
         "family": identity["family"],
         "model": identity["model"],
         "adapter": identity["adapter"],
-        "model_config": identity["saved_config"] or to_dict(cfg.model),
+        "model_config": identity["saved_config"] or {**to_dict(cfg.model), "family": identity["family"]},
         "sampling": sampling.to_dict(),
         "config": to_dict(cfg),
         "ground_truth": str(Path(gt.path).resolve()),
