@@ -498,6 +498,11 @@ def setup(cfg: TrainConfig, *, callbacks: Sequence[Any] = ()) -> TrainJob:
     if cfg.data.synthetic is None:  # read and checked before the model loads, so a bad file costs seconds
         records = load_training_records(cfg, args)
         preflight.check_records(cfg, records)
+    grounding = None
+    if cfg.evaluation is not None:  # the held-out file and its videos, checked before the model loads
+        from vidllm.train.grounding_eval import GroundingEvaluator
+
+        grounding = GroundingEvaluator(cfg)
     set_seed(cfg.optim.seed)  # LoRA and new modules start the same on every rank and every run
     adapter = build_adapter(cfg, args)
     if records is None:
@@ -515,11 +520,13 @@ def setup(cfg: TrainConfig, *, callbacks: Sequence[Any] = ()) -> TrainJob:
         model=adapter.model,
         args=args,
         train_dataset=dataset,
+        eval_dataset=grounding.queries if grounding is not None else None,
         data_collator=collator,
         callbacks=list(callbacks),
         adapter=adapter,
         learning_rates=learning_rates,
         train_config=cfg,
+        grounding=grounding,
     )
     return TrainJob(cfg, args, adapter, dataset, trainer, resume_from)
 

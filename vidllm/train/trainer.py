@@ -10,6 +10,8 @@ Overridden, each for one reason:
   and accumulation steps -- so a run on 8 GPUs computes what one process computes on the same samples. (Qwen-VL
   models declare ``accepts_loss_kwargs = False``, which would otherwise average per-rank means.)
 * :meth:`VidllmTrainer.log` -- adds ``skipped_samples``, summed over ranks, to each log line.
+* :meth:`VidllmTrainer.evaluate` -- with an ``evaluation:`` section, grounding metrics of the evaluation runner on a
+  held-out file (:mod:`vidllm.train.grounding_eval`) instead of a loss over an eval dataset.
 * :meth:`VidllmTrainer._save_checkpoint` -- writes each ``checkpoint-N`` into a staging folder and renames it into
   the run folder once complete (:mod:`vidllm.train.checkpoints`), so a kill while saving never leaves a
   half-written checkpoint that resuming would pick.
@@ -95,10 +97,13 @@ class VidllmTrainer(Trainer):
         adapter: The loaded adapter whose ``model`` is trained (its ``save`` writes the checkpoints).
         learning_rates: Learning rate of each of :data:`PARTS`.
         train_config: The vidllm training config, saved beside each checkpoint.
+        grounding: A :class:`~vidllm.train.grounding_eval.GroundingEvaluator` that :meth:`evaluate` runs.
         **kwargs: As for ``Trainer``.
     """
 
-    def __init__(self, *args, adapter, learning_rates: Mapping[str, float], train_config=None, **kwargs):
+    def __init__(
+        self, *args, adapter, learning_rates: Mapping[str, float], train_config=None, grounding=None, **kwargs
+    ):
         kwargs.setdefault("compute_loss_func", answer_token_loss)
         super().__init__(*args, **kwargs)
         missing = [p for p in PARTS if p not in learning_rates]
@@ -107,6 +112,7 @@ class VidllmTrainer(Trainer):
         self.adapter = adapter
         self.learning_rates = dict(learning_rates)
         self.train_config = train_config
+        self.grounding = grounding
         self.skipped_records = 0
         self._staging = False
 
@@ -189,6 +195,16 @@ class VidllmTrainer(Trainer):
                 count = self.accelerator.reduce(count, reduction="sum")
             logs["skipped_samples"] = int(count.item())
         super().log(logs, start_time)
+
+    def evaluate(self, eval_dataset=None, ignore_keys=None, metric_key_prefix: str = "eval") -> dict[str, float]:
+        """Grounding metrics on the held-out file (with ``grounding``), logged and passed to the callbacks as
+        ``Trainer.evaluate`` does; without it, ``Trainer.evaluate``."""
+        if self.grounding is None or eval_dataset is not None:
+            return super().evaluate(eval_dataset, ignore_keys, metric_key_prefix)
+        metrics = self.grounding.evaluate(self, metric_key_prefix)
+        self.log(metrics)
+        self.control = self.callback_handler.on_evaluate(self.args, self.state, self.control, metrics)
+        return metrics
 
     # ------------------------------------------------------------------------------------------ save and resume
 
