@@ -378,6 +378,8 @@ sets the per-part learning rates); ``trainer:`` refuses them, naming that field.
 TRAINER_FIXED = {
     "remove_unused_columns": "the collator's video_timestamps / num_skipped are not forward() arguments",
     "label_names": "the loss reads the collator's labels",
+    "hub_token": "train_config.yaml is saved in the run folder (and uploaded); log in with `hf auth login` or set "
+    "HF_TOKEN",
 }
 """``TrainingArguments`` fields vidllm's training needs at one value, with the reason."""
 

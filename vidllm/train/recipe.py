@@ -487,6 +487,10 @@ def setup(cfg: TrainConfig, *, callbacks: Sequence[Any] = ()) -> TrainJob:
     resume_from = resume_checkpoint(cfg)
     kind = device_kind()
     args = training_arguments(cfg, kind)
+    if args.push_to_hub:  # a LoRA run over a local base would load nowhere else
+        from vidllm.train.publish import check_pushable_training
+
+        check_pushable_training(cfg)
     logger.info(
         "device %s, %d process(es), DeepSpeed %s, bf16 %s",
         args.device,
@@ -539,10 +543,15 @@ def train(job: TrainJob):
 
 
 def save(job: TrainJob) -> Path:
-    """Write the final model (adapter format), ``train_config.yaml`` and ``trainer_state.json`` to the run folder."""
+    """Write the final model (adapter format), ``train_config.yaml`` and ``trainer_state.json`` to the run folder
+    (and, with ``trainer.push_to_hub``, upload it with a model card)."""
     out = Path(job.config.checkpoint.output_dir)
-    job.trainer.save_model(str(out))
-    job.trainer.save_state()
+    if job.args.push_to_hub:  # trainer.push_to_hub: save, write vidllm's model card, upload the run folder
+        job.trainer.save_state()
+        job.trainer.push_to_hub(commit_message="End of training")
+    else:
+        job.trainer.save_model(str(out))
+        job.trainer.save_state()
     if job.dataset.skipped:
         logger.info("records skipped in the main process: %s", dict(job.dataset.skipped))
     if job.args.should_save:

@@ -18,6 +18,9 @@ Overridden, each for one reason:
 * :meth:`VidllmTrainer._save` -- writes checkpoints in the adapter's own format (``adapter.save``: LoRA adapter or
   full weights, time embedding and slots, tokenizer and processor, ``vidllm.json``) plus ``train_config.yaml``, so
   every checkpoint is a model the evaluation runner loads.
+* :meth:`VidllmTrainer.create_model_card` / :meth:`VidllmTrainer._push_from_checkpoint` -- with
+  ``trainer.push_to_hub``, the pushed run folder is a loadable vidllm model (``vidllm.json``, time modules, tokenizer)
+  with vidllm's model card (:mod:`vidllm.train.publish`), not only the adapter weights.
 * :meth:`VidllmTrainer._load_from_checkpoint` -- restores the time modules too when resuming without DeepSpeed
   (DeepSpeed's own checkpoint already holds every trainable parameter).
 """
@@ -40,7 +43,7 @@ from transformers.trainer_utils import PREFIX_CHECKPOINT_DIR, rotate_checkpoints
 
 from vidllm.config import save_config
 from vidllm.data.batches import SKIPPED_KEY
-from vidllm.models.checkpoint import MODULES_FILE
+from vidllm.models.checkpoint import META_FILE, MODULES_FILE
 from vidllm.models.components.video_hook import attached
 from vidllm.train.checkpoints import STAGING_DIR, publish
 
@@ -250,6 +253,28 @@ class VidllmTrainer(Trainer):
         if self.train_config is not None:
             save_config(self.train_config, Path(output_dir) / TRAIN_CONFIG_FILE)
         torch.save(self.args, os.path.join(output_dir, "training_args.bin"))
+
+    def create_model_card(self, **kwargs) -> None:
+        """vidllm's model card (base, time components, sampling, recipe, the newest evaluation) in the run folder."""
+        if not self.is_world_process_zero():
+            return
+        from vidllm.train.publish import latest_training_results, write_model_card
+
+        out = Path(self.args.output_dir)
+        write_model_card(out, repo_id=self.hub_model_id, results=latest_training_results(out))
+
+    def _push_from_checkpoint(self, checkpoint_folder: str) -> None:
+        """Copy the whole model of ``checkpoint_folder`` (not only its weights) into the run folder, write the card,
+        then push as ``Trainer`` does."""
+        if self.is_world_process_zero() and self.args.hub_strategy != "end":
+            from vidllm.train.export import is_model_file
+
+            for item in Path(checkpoint_folder).iterdir():
+                if item.is_file() and is_model_file(item.name):
+                    shutil.copy2(item, Path(self.args.output_dir) / item.name)
+            if (Path(self.args.output_dir) / META_FILE).is_file():
+                self.create_model_card()
+        super()._push_from_checkpoint(checkpoint_folder)
 
     def _load_from_checkpoint(self, resume_from_checkpoint: str, model=None) -> None:
         """Load the LoRA adapter (as ``Trainer`` does) or the full weights, then the time modules.
