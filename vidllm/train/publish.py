@@ -177,7 +177,7 @@ def model_card(folder: str | os.PathLike, *, repo_id: str | None = None, results
     table = results_table(results)
     sections = [
         f"# {name.split('/')[-1]}",
-        f"A time-aware video LLM trained with [vidllm](https://github.com/vidllm/vidllm): {form}.",
+        f"A time-aware video LLM trained with vidllm: {form}.",
         "## Base model",
         f"- {base or 'a local checkpoint'} ({meta.get('family')} family)",
         "## Time",
