@@ -29,7 +29,7 @@ class FakeHub:
     Attributes:
         root: Where the repositories' files are written.
         url: The endpoint to give ``HfApi(endpoint=...)`` or ``HF_ENDPOINT``.
-        repos: ``{repo_id: {"private": bool, "commits": [message, ...]}}``.
+        repos: ``{repo_id: {"private": bool, "commits": [message, ...], "files": [paths of each commit]}}``.
         requests: ``(method, path)`` of every request, in order.
     """
 
@@ -87,7 +87,7 @@ class FakeHub:
         repo_id = f"{payload.get('organization') or 'user'}/{payload['name']}"
         if repo_id in self.repos:
             return 409, {"error": "You already created this model repo", "url": f"{self.url}/{repo_id}"}
-        self.repos[repo_id] = {"private": payload.get("visibility") == "private", "commits": []}
+        self.repos[repo_id] = {"private": payload.get("visibility") == "private", "commits": [], "files": []}
         return 200, {"url": f"{self.url}/{repo_id}"}
 
     def commit(self, repo_id: str, body: bytes) -> tuple[int, dict]:
@@ -99,7 +99,9 @@ class FakeHub:
             value = item["value"]
             if item["key"] == "header":
                 self.repos[repo_id]["commits"].append(value["summary"])
+                self.repos[repo_id]["files"].append([])
             elif item["key"] == "file":
+                self.repos[repo_id]["files"][-1].append(value["path"])
                 target = folder / value["path"]
                 target.parent.mkdir(parents=True, exist_ok=True)
                 target.write_bytes(base64.b64decode(value["content"]))

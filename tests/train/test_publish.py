@@ -63,12 +63,15 @@ def test_training_and_export_push_loadable_folders_with_a_card(make_config, hub,
     spec = SceneSpec(duration=(8.0, 8.0), num_events=(1, 1), event_length=(2.0, 4.0))
     held_out = write_benchmark(tmp_path / "held_out", num_videos=2, spec=spec, seed=7, tasks=("mr",), video_fps=2.0)
     cfg = make_config(f"model.path={BASE_ID}", "optim.max_steps=2", "checkpoint.save_steps=2",
-                      "trainer.push_to_hub=true", "trainer.hub_model_id=user/tiny-vtg", "trainer.hub_strategy=end",
+                      "trainer.push_to_hub=true", "trainer.hub_model_id=user/tiny-vtg",  # every_save: step 2, end
                       "evaluation.dataset=synthetic", f"evaluation.gt_path={held_out['tvg']}",
                       f"evaluation.video_root={held_out['videos']}", f"evaluation.prompt={json.dumps(PROMPTS['mr'])}",
                       "evaluation.max_new_tokens=12")  # fmt: skip
     run = recipe.run(cfg)
-    assert hub.repos["user/tiny-vtg"]["commits"] == ["End of training"]
+    assert hub.repos["user/tiny-vtg"]["commits"] == ["Training in progress, step 2", "End of training"]
+    at_checkpoint = set(hub.repos["user/tiny-vtg"]["files"][0])  # the checkpoint's push is a whole vidllm model
+    assert {"vidllm.json", "vidllm_modules.safetensors", "adapter_model.safetensors", "tokenizer.json",
+            "train_config.yaml", "README.md"} <= at_checkpoint, at_checkpoint  # fmt: skip
     pushed = hub.folder("user/tiny-vtg")
     expected = logits(load_model(ModelConfig(path=str(run), device="cpu")))
     # the pushed run folder is a vidllm model: the LoRA, vidllm.json naming the base by id, time modules, tokenizer
