@@ -114,3 +114,16 @@ def test_results_table_has_one_row_per_results_file(tmp_path):
     table = results_table([tmp_path / "a" / "results.json", tmp_path / "b" / "results.json"])
     assert table.splitlines()[0] == "| benchmark | tasks | samples | R1@0.5 | mIoU |"
     assert "| charades_sta | mr | 3720 | 41.50 | 30.00 |" in table and "12.25" in table
+
+
+def test_training_takes_a_hub_id_from_the_cache(make_config, tiny_checkpoint, tmp_path, monkeypatch):
+    import huggingface_hub.constants as constants
+
+    from vidllm.train import preflight
+
+    fill_cache(tmp_path / "cache", BASE_ID, tiny_checkpoint)
+    monkeypatch.setattr(constants, "HF_HUB_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", True)
+    preflight.check_paths(make_config(f"model.path={BASE_ID}"))  # the cached snapshot, no request
+    with pytest.raises(UserError, match="vidllm-test/not-cached.*HF_HUB_OFFLINE"):
+        preflight.check_paths(make_config("model.path=vidllm-test/not-cached"))
