@@ -91,6 +91,7 @@ def test_training_and_export_push_loadable_folders_with_a_card(make_config, hub,
     assert torch.allclose(logits(load_model(ModelConfig(path=str(merged), device="cpu"))), expected, atol=1e-5)
     merged_card = ModelCard.load(merged / "README.md")
     assert "merged" in merged_card.data.tags and "| synthetic | mr | 2 |" in merged_card.text
+    assert merged_card.data.base_model == BASE_ID  # from the train_config.yaml the export carries
 
 
 def test_a_lora_folder_over_a_local_base_is_not_pushed(tmp_path, make_config):

@@ -18,6 +18,7 @@ the metrics are then sent to every rank. ZeRO-3 is refused: its sharded weights 
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from pathlib import Path
@@ -27,6 +28,11 @@ from vidllm.errors import UserError
 from vidllm.train.config import TrainConfig
 
 logger = logging.getLogger(__name__)
+
+ZERO3_REFUSED = (
+    "evaluation: during training does not run under DeepSpeed ZeRO-3 (generate needs every rank's shards); use "
+    "ZeRO-2, or evaluate the checkpoints afterwards with vidllm eval --lora_path RUN/checkpoint-N"
+)
 
 EVAL_DIR = "eval"
 """Sub-folder of the run folder holding one ``step-N`` evaluation folder per evaluation."""
@@ -50,6 +56,9 @@ class GroundingEvaluator:
 
         if cfg.evaluation is None:
             raise ValueError("GroundingEvaluator needs a training config with an evaluation: section")
+        ds_path = cfg.deepspeed_path()
+        if ds_path is not None and json.loads(ds_path.read_text()).get("zero_optimization", {}).get("stage") == 3:
+            raise UserError(ZERO3_REFUSED)
         self.cfg = cfg
         e = cfg.evaluation
         missing = [f"evaluation.{n}" for n in ("dataset", "gt_path", "video_root") if not getattr(e, n)]
@@ -114,10 +123,7 @@ class GroundingEvaluator:
 
         args = trainer.args
         if zero_stage(args) == 3:
-            raise UserError(
-                "evaluation: during training does not run under ZeRO-3 (generate needs every rank's shards); use "
-                "ZeRO-2, or evaluate the checkpoints afterwards with vidllm eval --lora_path RUN/checkpoint-N"
-            )
+            raise UserError(ZERO3_REFUSED)
         adapter, model = trainer.adapter, trainer.model
         adapter.model = model
         cfg = self.eval_config(step=trainer.state.global_step, batch_size=args.per_device_eval_batch_size,

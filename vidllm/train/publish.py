@@ -26,6 +26,7 @@ import yaml
 
 from vidllm.errors import UserError
 from vidllm.models.checkpoint import META_FILE, read_meta
+from vidllm.models.hub import split_hub_id
 
 logger = logging.getLogger(__name__)
 
@@ -89,11 +90,8 @@ def results_table(results: Sequence[Path]) -> str:
 
 
 def _base_id(meta: dict) -> str | None:
-    base = meta.get("base") or {}
-    if "hub" in base:
-        return base["hub"]
-    name = (meta.get("config") or {}).get("base_model")
-    return name if isinstance(name, str) and name.count("/") == 1 and not name.startswith((".", "/")) else None
+    """The Hub id of a LoRA folder's base (``None``: merged, full, or a local base)."""
+    return (meta.get("base") or {}).get("hub")
 
 
 def _time_lines(time: dict) -> list[str]:
@@ -164,7 +162,9 @@ def model_card(folder: str | os.PathLike, *, repo_id: str | None = None, results
     time = config.get("time") or {}
     train_file = folder / TRAIN_CONFIG_FILE
     train = yaml.safe_load(train_file.read_text()) if train_file.is_file() else {}
-    base = _base_id(meta)
+    trained_on = str((train or {}).get("model", {}).get("path") or "")
+    hub = split_hub_id(trained_on) if trained_on else None
+    base = _base_id(meta) or (hub[0] if hub else None)  # a merged model: the base it was trained on
     lora = "base" in meta or "base_path" in meta
     name = repo_id or folder.resolve().name
     tags = ["vidllm", "video-temporal-grounding", meta.get("family", "")]
