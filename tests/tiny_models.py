@@ -5,19 +5,37 @@ run every family through, and CPU model configs of a tiny folder. ``tests/`` is 
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 from vidllm.models.tiny import FAMILIES, synthetic_video, video_messages, write_tiny_checkpoint
 
 __all__ = [
+    "COMMIT",
     "COMPONENTS",
     "FAMILIES",
     "component_settings",
+    "fill_cache",
     "synthetic_video",
     "tiny_model_config",
     "video_messages",
     "write_tiny_checkpoint",
 ]
+
+COMMIT = "0123456789abcdef0123456789abcdef01234567"
+"""The commit of the repos :func:`fill_cache` writes."""
+
+
+def fill_cache(cache: Path, repo_id: str, folder: Path) -> Path:
+    """A Hugging Face hub cache holding ``folder`` as ``repo_id`` at :data:`COMMIT` (the layout huggingface_hub
+    writes: refs/main -> snapshots/<commit>/files)."""
+    storage = cache / f"models--{repo_id.replace('/', '--')}"
+    (storage / "refs").mkdir(parents=True)
+    (storage / "refs" / "main").write_text(COMMIT)
+    snapshot = storage / "snapshots" / COMMIT
+    shutil.copytree(folder, snapshot)
+    return snapshot
+
 
 COMPONENTS = (
     "none",

@@ -5,7 +5,7 @@
     vidllm convert NAME ANNOTATION --out DIR                      (vidllm.data.cli)
     vidllm data stats FILE                                        (vidllm.data.cli)
     vidllm train --config train_configs/X.yaml [key=value ...]    (vidllm.train.cli)
-    vidllm export --lora RUN --out DIR [--merge] [--base BASE]    (vidllm.train.cli)
+    vidllm export --lora RUN --out DIR [--merge] [--base BASE] [--push_to_hub OWNER/NAME]   (vidllm.train.cli)
     vidllm demo --model_path BASE [--lora_path RUN]               (vidllm.demo.cli)
     vidllm quickstart [--config FILE] [key=value ...]             (vidllm.quickstart.cli)
 

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 import torch
+from tiny_models import COMMIT, fill_cache
 
 from vidllm.models import LoraSettings, ModelConfig, detect_family, from_pretrained, load_model
 from vidllm.models.checkpoint import META_FILE
@@ -19,18 +20,6 @@ from vidllm.models.hub import cached_repo_of, resolve_folder, split_hub_id
 from vidllm.models.tiny import synthetic_video, video_messages
 
 REPO = Path(__file__).resolve().parents[2]
-COMMIT = "0123456789abcdef0123456789abcdef01234567"
-
-
-def fill_cache(cache: Path, repo_id: str, folder: Path) -> Path:
-    """A Hugging Face hub cache holding ``folder`` as ``repo_id`` at :data:`COMMIT` (the layout huggingface_hub
-    writes: refs/main -> snapshots/<commit>/files)."""
-    storage = cache / f"models--{repo_id.replace('/', '--')}"
-    (storage / "refs").mkdir(parents=True)
-    (storage / "refs" / "main").write_text(COMMIT)
-    snapshot = storage / "snapshots" / COMMIT
-    shutil.copytree(folder, snapshot)
-    return snapshot
 
 
 @pytest.fixture

@@ -70,7 +70,6 @@ def test_deepspeed_files_leave_batch_and_precision_to_the_trainer(path):
         ("optim.batch_size=0", ["optim.batch_size"]),
         ("data.num_frames=32", ["data.fps", "data.num_frames"]),
         ("optim.scheduler=cosine_with_min_lr", ["optim.min_lr"]),
-        ("logging.report_to=[mlflow]", ["logging.report_to", "tensorboard", "wandb"]),
         ("tuning.lora.rank=8", ["unknown field tuning.lora.rank", "alpha, dropout, r, targets"]),
         ("deepspeed=zero4", ["zero4", "zero2", "zero3_offload"]),
     ],

@@ -56,6 +56,7 @@ RESUMABLE: Mapping[str, str] = {
     "model.device": "where the model runs",
     "model.attn_implementation": "how attention is computed",
     "logging.*": "log lines and trackers",
+    "evaluation.*": "what later evaluations during training measure",
 }
 """Settings a resumed run may change (dotted field -> what the change does); ``x.*`` covers a whole section."""
 

@@ -10,13 +10,17 @@ and what is allowed (:func:`vidllm.config.load_config`). Cross-field rules live 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import dataclasses
+import difflib
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from vidllm.assets import asset_dir
 from vidllm.config import load_config
 from vidllm.data.load import FORMATS
+from vidllm.eval.config import BENCHMARK_NAMES, EVAL_TASKS
 from vidllm.models.config import LoraSettings, ModelConfig
 from vidllm.synthetic.dataset import SyntheticDataConfig
 
@@ -25,7 +29,6 @@ DEEPSPEED_DIR = asset_dir("deepspeed")
 ``deepspeed: zero2`` names ``zero2.json`` in it."""
 
 SCHEDULERS = ("linear", "cosine", "cosine_with_min_lr", "constant", "constant_with_warmup", "polynomial")
-REPORTERS = ("tensorboard", "wandb")
 VIDEO_BACKENDS = ("auto", "torchcodec", "pyav", "decord")
 
 
@@ -276,14 +279,16 @@ class LoggingConfig:
 
     Attributes:
         steps: Optimiser steps between log lines.
-        report_to: Trackers (``tensorboard``, ``wandb``); one that is not installed is skipped with a warning.
+        report_to: Trackers, any that ``transformers`` integrates (``tensorboard``, ``wandb``, ``mlflow``,
+            ``trackio``, ``comet_ml``...; ``all``: every one installed); one that is not installed is skipped with a
+            warning, an unknown name is refused when training starts.
         run_name: Name of the run in the trackers.
         level: Log level of the main process (other ranks log warnings only); ``debug`` adds transformers' info.
     """
 
     steps: int = field(default=10, metadata={"help": "optimiser steps between log lines"})
     report_to: list[str] = field(
-        default_factory=lambda: ["tensorboard"], metadata={"help": "trackers", "choices": list(REPORTERS)}
+        default_factory=lambda: ["tensorboard"], metadata={"help": "trackers transformers integrates (or [])"}
     )
     run_name: str | None = field(default=None, metadata={"help": "run name in the trackers"})
     level: str = field(default="info", metadata={"help": "log level", "choices": ["debug", "info", "warning"]})
@@ -291,9 +296,125 @@ class LoggingConfig:
     def __post_init__(self):
         if self.steps < 1:
             raise ValueError(f"logging.steps must be >= 1, got {self.steps}")
-        bad = [r for r in self.report_to if r not in REPORTERS]
-        if bad:
-            raise ValueError(f"logging.report_to: unknown trackers {bad}; valid: {', '.join(REPORTERS)} (or [])")
+
+
+@dataclass
+class EvaluationConfig:
+    """Grounding metrics on a held-out file while training (:mod:`vidllm.train.grounding_eval`).
+
+    When this section is set, ``trainer.eval_strategy`` (default ``steps``, every ``checkpoint.save_steps``) decides
+    when; each evaluation runs :func:`vidllm.eval.runner.evaluate` on the model being trained, with the training
+    sampling, and logs its metrics as ``eval_<metric>`` (``eval_R1@0.5``, ``eval_mIoU``...) next to the loss, so
+    ``trainer.metric_for_best_model`` / ``load_best_model_at_end`` can use them. Samples and ``results.json`` of step N
+    go to ``<output_dir>/eval/step-N``. ``trainer.per_device_eval_batch_size`` is the generation batch.
+
+    Attributes:
+        dataset: The benchmark the held-out file belongs to (decides how it is read and scored).
+        gt_path: The held-out ground-truth file (the form ``vidllm score`` reads).
+        video_root: Folder of its videos.
+        video_template: A video's path under ``video_root`` (``{vid}``: the benchmark's video id).
+        tasks: What to ask (``mr`` for moment retrieval).
+        limit: Evaluate only the first N queries (keeps evaluation short).
+        prompt_set: Named evaluation prompts.
+        prompt: A custom question template (overrides ``prompt_set``).
+        max_new_tokens: Longest answer in tokens.
+        num_workers: Video decoding threads.
+    """
+
+    dataset: str = field(default="", metadata={"help": "benchmark of the held-out file",
+                                               "choices": ["", *BENCHMARK_NAMES]})  # fmt: skip
+    gt_path: str = field(default="", metadata={"help": "held-out ground-truth file"})
+    video_root: str = field(default="", metadata={"help": "folder of its videos"})
+    video_template: str = field(default="{vid}.mp4", metadata={"help": "video path under video_root"})
+    tasks: list[str] = field(default_factory=lambda: ["mr"], metadata={"help": "tasks to ask"})
+    limit: int | None = field(default=None, metadata={"help": "first N queries only"})
+    prompt_set: str = field(default="timechat", metadata={"help": "evaluation prompt set"})
+    prompt: str | None = field(default=None, metadata={"help": "custom question template"})
+    max_new_tokens: int = field(default=256, metadata={"help": "longest answer in tokens"})
+    num_workers: int = field(default=1, metadata={"help": "video decoding threads"})
+
+    def __post_init__(self):
+        bad = [t for t in self.tasks if t not in EVAL_TASKS]
+        if bad or not self.tasks:
+            raise ValueError(f"evaluation.tasks must be among {', '.join(EVAL_TASKS)}, got {self.tasks}")
+        if self.limit is not None and self.limit < 1:
+            raise ValueError(f"evaluation.limit must be >= 1 (or null), got {self.limit}")
+
+
+TRAINER_OWNED = {
+    "output_dir": "checkpoint.output_dir",
+    "per_device_train_batch_size": "optim.batch_size",
+    "gradient_accumulation_steps": "optim.grad_accum",
+    "num_train_epochs": "optim.epochs",
+    "max_steps": "optim.max_steps",
+    "learning_rate": "optim.lr",
+    "lr_scheduler_type": "optim.scheduler",
+    "lr_scheduler_kwargs": "optim.min_lr",
+    "warmup_steps": "optim.warmup_ratio",
+    "weight_decay": "optim.weight_decay",
+    "adam_beta1": "optim.adam_beta1",
+    "adam_beta2": "optim.adam_beta2",
+    "adam_epsilon": "optim.adam_epsilon",
+    "optim": "optim.optimizer",
+    "max_grad_norm": "optim.max_grad_norm",
+    "bf16": "optim.bf16",
+    "activation_checkpointing": "optim.gradient_checkpointing",
+    "gradient_checkpointing": "optim.gradient_checkpointing",
+    "seed": "optim.seed",
+    "logging_steps": "logging.steps",
+    "report_to": "logging.report_to",
+    "run_name": "logging.run_name",
+    "log_level": "logging.level",
+    "save_steps": "checkpoint.save_steps",
+    "save_total_limit": "checkpoint.save_total_limit",
+    "resume_from_checkpoint": "checkpoint.resume_from",
+    "dataloader_num_workers": "data.num_workers",
+    "train_sampling_strategy": "data.shuffle",
+    "deepspeed": "deepspeed",
+}
+"""``TrainingArguments`` fields that vidllm's own groups set, and the vidllm field that sets each (``optim.lr`` also
+sets the per-part learning rates); ``trainer:`` refuses them, naming that field."""
+
+TRAINER_FIXED = {
+    "remove_unused_columns": "the collator's video_timestamps / num_skipped are not forward() arguments",
+    "label_names": "the loss reads the collator's labels",
+    "hub_token": "train_config.yaml is saved in the run folder (and uploaded); log in with `hf auth login` or set "
+    "HF_TOKEN",
+}
+"""``TrainingArguments`` fields vidllm's training needs at one value, with the reason."""
+
+
+def trainer_fields() -> list[str]:
+    """The names ``TrainingArguments`` takes (imports ``transformers``)."""
+    from transformers import TrainingArguments
+
+    return [f.name for f in dataclasses.fields(TrainingArguments) if f.init and not f.name.startswith("_")]
+
+
+def check_trainer_section(section: Mapping[str, Any]) -> None:
+    """Refuse a ``trainer:`` key that ``TrainingArguments`` does not have, or that a vidllm group sets.
+
+    Raises:
+        ValueError: One line naming the field and the close matches, or the vidllm field to set instead.
+    """
+    if not section:
+        return
+    known = trainer_fields()
+    for name in section:
+        if name in TRAINER_OWNED:
+            raise ValueError(
+                f"trainer.{name} is set by vidllm's {TRAINER_OWNED[name]}; setting both would conflict -- set "
+                f"{TRAINER_OWNED[name]} only (remove trainer.{name})"
+            )
+        if name in TRAINER_FIXED:
+            raise ValueError(f"trainer.{name} cannot be changed: {TRAINER_FIXED[name]}; remove it")
+        if name not in known:
+            close = difflib.get_close_matches(str(name), known, n=3)
+            hint = f" (did you mean {', '.join(close)}?)" if close else ""
+            raise ValueError(
+                f"trainer.{name}: not a transformers TrainingArguments field{hint}; see "
+                "https://huggingface.co/docs/transformers/main_classes/trainer#transformers.TrainingArguments"
+            )
 
 
 @dataclass
@@ -310,6 +431,11 @@ class TrainConfig:
         checkpoint: Output folder and checkpoints.
         logging: Logging and trackers.
         resume: Continue the latest checkpoint of ``checkpoint.output_dir`` (or ``checkpoint.resume_from``).
+        evaluation: Grounding metrics on a held-out file during training (``null``: none).
+        trainer: Any other ``transformers.TrainingArguments`` field, passed through as given (``eval_strategy``,
+            ``torch_compile``, ``push_to_hub``, ``hub_model_id``, ``fsdp``...); checked against
+            ``TrainingArguments`` when the config loads. Fields a vidllm group sets (:data:`TRAINER_OWNED`, e.g.
+            ``learning_rate`` is ``optim.lr``) are refused here.
     """
 
     model: ModelConfig = field(default_factory=ModelConfig)
@@ -320,8 +446,21 @@ class TrainConfig:
     checkpoint: CheckpointConfig = field(default_factory=CheckpointConfig)
     logging: LoggingConfig = field(default_factory=LoggingConfig)
     resume: bool = field(default=False, metadata={"help": "continue the latest checkpoint"})
+    evaluation: EvaluationConfig | None = field(
+        default=None, metadata={"help": "grounding metrics on a held-out file during training"}
+    )
+    trainer: dict[str, Any] = field(
+        default_factory=dict, metadata={"help": "other transformers TrainingArguments fields, passed through"}
+    )
 
     def __post_init__(self):
+        check_trainer_section(self.trainer)
+        strategy = self.trainer.get("eval_strategy", "no")
+        if strategy not in ("no", None) and self.evaluation is None:
+            raise ValueError(
+                f"trainer.eval_strategy={strategy} needs something to evaluate: add an evaluation: section (a "
+                "held-out ground-truth file, see docs/training.md), or drop trainer.eval_strategy"
+            )
         data, model = self.data, self.model
         for name in ("min_pixels", "max_pixels"):
             ours, theirs = getattr(data, name), getattr(model, f"frame_{name}")

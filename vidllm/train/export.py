@@ -49,11 +49,13 @@ EXPORT_FILES = (
     "merges.txt",
     "chat_template.*",
     "*processor_config.json",
+    "train_config.yaml",
 )
 """Names (patterns) of the files a Hugging Face / vidllm save writes: what ``overwrite`` clears in the output."""
 
 
-def _owned(name: str) -> bool:
+def is_model_file(name: str) -> bool:
+    """Whether a file of that name is part of a saved model (:data:`EXPORT_FILES`)."""
     return any(fnmatch.fnmatch(name, pattern) for pattern in EXPORT_FILES)
 
 
@@ -87,7 +89,7 @@ def check_output(out: Path, *, sources: dict[str, Path], overwrite: bool) -> Non
 
 def _clear_owned(out: Path) -> None:
     """Remove the files an export writes from ``out`` (top level only); other files stay."""
-    removed = [p for p in out.iterdir() if p.is_file() and _owned(p.name)]
+    removed = [p for p in out.iterdir() if p.is_file() and is_model_file(p.name)]
     for p in removed:
         p.unlink()
     if removed:
@@ -187,6 +189,9 @@ def export(
     shutil.rmtree(staging, ignore_errors=True)  # left by an export that was killed
     try:
         adapter.save(staging)
+        trained = lora / "train_config.yaml"  # sampling and recipe: read by the evaluation runner and the model card
+        if trained.is_file():
+            shutil.copy2(trained, staging / trained.name)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise

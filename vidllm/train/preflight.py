@@ -41,15 +41,22 @@ def check_paths(cfg) -> None:
     Raises:
         UserError: Every problem found, in one line.
     """
+    from vidllm.models.hub import resolve_folder, split_hub_id
+
     problems = []
     model = Path(cfg.model.path).expanduser()
-    if not model.is_dir():
-        problems.append(f"model.path={model} is not a folder; set it to a local checkpoint folder")
-    elif (model / "vidllm.json").is_file():  # a folder saved by vidllm (a LoRA run names its base)
+    if not model.is_dir() and split_hub_id(cfg.model.path) is not None:  # a Hub id: its snapshot in the HF cache
+        try:
+            model = resolve_folder(cfg.model.path, what="model.path")
+        except FileNotFoundError as e:
+            problems.append(str(e))
+    if not problems and not model.is_dir():
+        problems.append(f"model.path={model} is not a folder; set it to a local checkpoint folder or a Hub id")
+    elif not problems and (model / "vidllm.json").is_file():  # a folder saved by vidllm (a LoRA run names its base)
         base = _saved_base(model)
         if base is not None and not (base / "config.json").is_file():
             problems.append(f"model.path={model} was trained on {base}, which is not a checkpoint folder here")
-    elif not (model / "config.json").is_file():
+    elif not problems and not (model / "config.json").is_file():
         problems.append(f"model.path={model} has no config.json; expected a Hugging Face checkpoint folder")
     out = Path(cfg.checkpoint.output_dir)
     if out.exists() and not out.is_dir():
@@ -151,7 +158,9 @@ def _max_length_problem(cfg, records: Sequence[Record]) -> str | None:
     try:
         from transformers import AutoTokenizer
 
-        tokenizer = AutoTokenizer.from_pretrained(cfg.model.path)
+        from vidllm.models.hub import resolve_folder
+
+        tokenizer = AutoTokenizer.from_pretrained(resolve_folder(cfg.model.path))  # a Hub id: its cached snapshot
     except Exception as e:  # the model load reports an unreadable tokenizer properly
         logger.debug("no tokenizer for the max_length check: %s", e)
         return None

@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import argparse
 import copy
-import importlib.util
 import logging
 import os
 import re
@@ -86,11 +85,31 @@ def device_kind() -> str:
 
 
 def available_reporters(wanted: Sequence[str]) -> list[str]:
-    """The trackers of ``wanted`` whose package is installed; the others are dropped with a warning."""
-    packages = {"tensorboard": ("tensorboard", "tensorboardX"), "wandb": ("wandb",)}
+    """The trackers of ``wanted`` that are installed (``all``: every one installed); the others are dropped with a
+    warning.
+
+    Raises:
+        ConfigError: A name ``transformers`` does not integrate.
+    """
+    from transformers.integrations.integration_utils import (
+        INTEGRATION_TO_CALLBACK,
+        get_available_reporting_integrations,
+    )
+
+    from vidllm.config import ConfigError
+
+    if list(wanted) in (["all"], ["none"]):
+        return list(wanted)
+    unknown = [name for name in wanted if name not in INTEGRATION_TO_CALLBACK]
+    if unknown:
+        raise ConfigError(
+            f"logging.report_to: {', '.join(unknown)} is not a tracker transformers integrates; use any of "
+            f"{', '.join(INTEGRATION_TO_CALLBACK)}, all, or []"
+        )
+    installed = set(get_available_reporting_integrations()) | {"flyte", "kubeflow"}  # those two check themselves
     out = []
     for name in wanted:
-        if any(importlib.util.find_spec(p) is not None for p in packages[name]):
+        if name in installed:
             out.append(name)
         else:
             logger.warning("logging.report_to lists %s, which is not installed; pip install %s", name, name)
@@ -100,10 +119,19 @@ def available_reporters(wanted: Sequence[str]) -> list[str]:
 def training_arguments(cfg: TrainConfig, kind: str):
     """The ``TrainingArguments`` of ``cfg`` on a ``kind`` device (``cuda``, ``npu``, ``cpu``).
 
+    vidllm's groups set the fields of :data:`~vidllm.train.config.TRAINER_OWNED`; the ``trainer:`` section sets any
+    other field (it wins over the defaults chosen here: ``save_strategy``, ``dataloader_pin_memory``,
+    ``ddp_backend``...). With an ``evaluation:`` section, evaluation defaults to every ``checkpoint.save_steps``.
+
     Creating them starts the distributed process group under ``torchrun`` and, with a ZeRO-3 DeepSpeed config,
     makes ``from_pretrained`` partition the weights while loading.
+
+    Raises:
+        ConfigError: ``TrainingArguments`` refuses the combination (its message, naming the ``trainer:`` keys).
     """
     from transformers import TrainingArguments
+
+    from vidllm.config import ConfigError
 
     o, d, ck, lg = cfg.optim, cfg.data, cfg.checkpoint, cfg.logging
     bf16 = o.bf16 if o.bf16 is not None else kind in ("cuda", "npu")
@@ -117,7 +145,9 @@ def training_arguments(cfg: TrainConfig, kind: str):
         extra["accelerator_config"] = {"use_configured_state": start_cpu_deepspeed()}
     elif kind == "cpu" and distributed:
         extra["use_cpu"] = True  # accelerate runs DDP over gloo on CPUs only when told so
-    return TrainingArguments(
+    if cfg.evaluation is not None:
+        extra.update(eval_strategy="steps", eval_steps=ck.save_steps)
+    kwargs = dict(
         output_dir=ck.output_dir,
         per_device_train_batch_size=o.batch_size,
         gradient_accumulation_steps=o.grad_accum,
@@ -157,6 +187,12 @@ def training_arguments(cfg: TrainConfig, kind: str):
         ddp_find_unused_parameters=False,
         **extra,
     )
+    kwargs.update(cfg.trainer)  # checked against TrainingArguments' fields when the config loaded
+    try:
+        return TrainingArguments(**kwargs)
+    except (TypeError, ValueError) as e:
+        given = ", ".join(f"trainer.{k}" for k in cfg.trainer) or "no trainer: keys"
+        raise ConfigError(f"TrainingArguments refused the settings ({given}): {' '.join(str(e).split())}") from None
 
 
 def single_process_group() -> None:
@@ -451,6 +487,10 @@ def setup(cfg: TrainConfig, *, callbacks: Sequence[Any] = ()) -> TrainJob:
     resume_from = resume_checkpoint(cfg)
     kind = device_kind()
     args = training_arguments(cfg, kind)
+    if args.push_to_hub:  # a LoRA run over a local base would load nowhere else
+        from vidllm.train.publish import check_pushable_training
+
+        check_pushable_training(cfg)
     logger.info(
         "device %s, %d process(es), DeepSpeed %s, bf16 %s",
         args.device,
@@ -462,6 +502,11 @@ def setup(cfg: TrainConfig, *, callbacks: Sequence[Any] = ()) -> TrainJob:
     if cfg.data.synthetic is None:  # read and checked before the model loads, so a bad file costs seconds
         records = load_training_records(cfg, args)
         preflight.check_records(cfg, records)
+    grounding = None
+    if cfg.evaluation is not None:  # the held-out file and its videos, checked before the model loads
+        from vidllm.train.grounding_eval import GroundingEvaluator
+
+        grounding = GroundingEvaluator(cfg)
     set_seed(cfg.optim.seed)  # LoRA and new modules start the same on every rank and every run
     adapter = build_adapter(cfg, args)
     if records is None:
@@ -479,11 +524,13 @@ def setup(cfg: TrainConfig, *, callbacks: Sequence[Any] = ()) -> TrainJob:
         model=adapter.model,
         args=args,
         train_dataset=dataset,
+        eval_dataset=grounding.queries if grounding is not None else None,
         data_collator=collator,
         callbacks=list(callbacks),
         adapter=adapter,
         learning_rates=learning_rates,
         train_config=cfg,
+        grounding=grounding,
     )
     return TrainJob(cfg, args, adapter, dataset, trainer, resume_from)
 
@@ -496,10 +543,15 @@ def train(job: TrainJob):
 
 
 def save(job: TrainJob) -> Path:
-    """Write the final model (adapter format), ``train_config.yaml`` and ``trainer_state.json`` to the run folder."""
+    """Write the final model (adapter format), ``train_config.yaml`` and ``trainer_state.json`` to the run folder
+    (and, with ``trainer.push_to_hub``, upload it with a model card)."""
     out = Path(job.config.checkpoint.output_dir)
-    job.trainer.save_model(str(out))
-    job.trainer.save_state()
+    if job.args.push_to_hub:  # trainer.push_to_hub: save, write vidllm's model card, upload the run folder
+        job.trainer.save_state()
+        job.trainer.push_to_hub(commit_message="End of training")
+    else:
+        job.trainer.save_model(str(out))
+        job.trainer.save_state()
     if job.dataset.skipped:
         logger.info("records skipped in the main process: %s", dict(job.dataset.skipped))
     if job.args.should_save:

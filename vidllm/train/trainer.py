@@ -10,12 +10,17 @@ Overridden, each for one reason:
   and accumulation steps -- so a run on 8 GPUs computes what one process computes on the same samples. (Qwen-VL
   models declare ``accepts_loss_kwargs = False``, which would otherwise average per-rank means.)
 * :meth:`VidllmTrainer.log` -- adds ``skipped_samples``, summed over ranks, to each log line.
+* :meth:`VidllmTrainer.evaluate` -- with an ``evaluation:`` section, grounding metrics of the evaluation runner on a
+  held-out file (:mod:`vidllm.train.grounding_eval`) instead of a loss over an eval dataset.
 * :meth:`VidllmTrainer._save_checkpoint` -- writes each ``checkpoint-N`` into a staging folder and renames it into
   the run folder once complete (:mod:`vidllm.train.checkpoints`), so a kill while saving never leaves a
   half-written checkpoint that resuming would pick.
 * :meth:`VidllmTrainer._save` -- writes checkpoints in the adapter's own format (``adapter.save``: LoRA adapter or
   full weights, time embedding and slots, tokenizer and processor, ``vidllm.json``) plus ``train_config.yaml``, so
   every checkpoint is a model the evaluation runner loads.
+* :meth:`VidllmTrainer.create_model_card` / :meth:`VidllmTrainer._push_from_checkpoint` -- with
+  ``trainer.push_to_hub``, the pushed run folder is a loadable vidllm model (``vidllm.json``, time modules, tokenizer)
+  with vidllm's model card (:mod:`vidllm.train.publish`), not only the adapter weights.
 * :meth:`VidllmTrainer._load_from_checkpoint` -- restores the time modules too when resuming without DeepSpeed
   (DeepSpeed's own checkpoint already holds every trainable parameter).
 """
@@ -38,7 +43,7 @@ from transformers.trainer_utils import PREFIX_CHECKPOINT_DIR, rotate_checkpoints
 
 from vidllm.config import save_config
 from vidllm.data.batches import SKIPPED_KEY
-from vidllm.models.checkpoint import MODULES_FILE
+from vidllm.models.checkpoint import META_FILE, MODULES_FILE
 from vidllm.models.components.video_hook import attached
 from vidllm.train.checkpoints import STAGING_DIR, publish
 
@@ -95,10 +100,13 @@ class VidllmTrainer(Trainer):
         adapter: The loaded adapter whose ``model`` is trained (its ``save`` writes the checkpoints).
         learning_rates: Learning rate of each of :data:`PARTS`.
         train_config: The vidllm training config, saved beside each checkpoint.
+        grounding: A :class:`~vidllm.train.grounding_eval.GroundingEvaluator` that :meth:`evaluate` runs.
         **kwargs: As for ``Trainer``.
     """
 
-    def __init__(self, *args, adapter, learning_rates: Mapping[str, float], train_config=None, **kwargs):
+    def __init__(
+        self, *args, adapter, learning_rates: Mapping[str, float], train_config=None, grounding=None, **kwargs
+    ):
         kwargs.setdefault("compute_loss_func", answer_token_loss)
         super().__init__(*args, **kwargs)
         missing = [p for p in PARTS if p not in learning_rates]
@@ -107,6 +115,7 @@ class VidllmTrainer(Trainer):
         self.adapter = adapter
         self.learning_rates = dict(learning_rates)
         self.train_config = train_config
+        self.grounding = grounding
         self.skipped_records = 0
         self._staging = False
 
@@ -190,6 +199,16 @@ class VidllmTrainer(Trainer):
             logs["skipped_samples"] = int(count.item())
         super().log(logs, start_time)
 
+    def evaluate(self, eval_dataset=None, ignore_keys=None, metric_key_prefix: str = "eval") -> dict[str, float]:
+        """Grounding metrics on the held-out file (with ``grounding``), logged and passed to the callbacks as
+        ``Trainer.evaluate`` does; without it, ``Trainer.evaluate``."""
+        if self.grounding is None or eval_dataset is not None:
+            return super().evaluate(eval_dataset, ignore_keys, metric_key_prefix)
+        metrics = self.grounding.evaluate(self, metric_key_prefix)
+        self.log(metrics)
+        self.control = self.callback_handler.on_evaluate(self.args, self.state, self.control, metrics)
+        return metrics
+
     # ------------------------------------------------------------------------------------------ save and resume
 
     def _get_output_dir(self, trial) -> str:
@@ -234,6 +253,28 @@ class VidllmTrainer(Trainer):
         if self.train_config is not None:
             save_config(self.train_config, Path(output_dir) / TRAIN_CONFIG_FILE)
         torch.save(self.args, os.path.join(output_dir, "training_args.bin"))
+
+    def create_model_card(self, **kwargs) -> None:
+        """vidllm's model card (base, time components, sampling, recipe, the newest evaluation) in the run folder."""
+        if not self.is_world_process_zero():
+            return
+        from vidllm.train.publish import latest_training_results, write_model_card
+
+        out = Path(self.args.output_dir)
+        write_model_card(out, repo_id=self.hub_model_id, results=latest_training_results(out))
+
+    def _push_from_checkpoint(self, checkpoint_folder: str) -> None:
+        """Copy the whole model of ``checkpoint_folder`` (not only its weights) into the run folder, write the card,
+        then push as ``Trainer`` does."""
+        if self.is_world_process_zero() and self.args.hub_strategy != "end":
+            from vidllm.train.export import is_model_file
+
+            for item in Path(checkpoint_folder).iterdir():
+                if item.is_file() and is_model_file(item.name):
+                    shutil.copy2(item, Path(self.args.output_dir) / item.name)
+            if (Path(self.args.output_dir) / META_FILE).is_file():
+                self.create_model_card()
+        super()._push_from_checkpoint(checkpoint_folder)
 
     def _load_from_checkpoint(self, resume_from_checkpoint: str, model=None) -> None:
         """Load the LoRA adapter (as ``Trainer`` does) or the full weights, then the time modules.
