@@ -145,7 +145,9 @@ def main(kind: str, argv: Sequence[str] | None = None) -> int:
 
 def add_subcommands(sub: argparse._SubParsersAction) -> dict[str, Callable[[argparse.Namespace], int]]:
     """Add ``vidllm eval {mr,hd,dvc,vs}`` to the ``vidllm`` parser; returns its runner by name."""
-    parser = sub.add_parser("eval", help="run a model on a benchmark and score it (resumable, shardable)")
+    parser = sub.add_parser("eval", help="run a model on a benchmark and score it (resumable, shardable)",
+                            description="vidllm eval RUNNER ... runs one benchmark; vidllm eval --tasks a,b,c ... "
+                            "runs several on one model load (vidllm eval --tasks x --help)")  # fmt: skip
     kinds = parser.add_subparsers(dest="kind_name", required=True, metavar="RUNNER")
     for kind, text in _DESCRIPTIONS.items():
         add_arguments(kinds.add_parser(kind, help=text, description=text), kind)
