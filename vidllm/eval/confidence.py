@@ -7,9 +7,10 @@ are full of ties shared by true and false positives, and the mAP depends on how 
 
     confidence = exp(mean log p(token))   over the generated tokens that write the interval
 
--- the geometric-mean probability of the tokens from its first number to its second (``12.5 - 20.0``, or the time
-tokens ``<t3><t9>``), under the model's distribution at each step (after the repetition penalty, before the
-sampling warpers temperature / top-p; with greedy decoding that is the distribution the token was chosen from).
+-- the geometric-mean probability of the tokens from its first value to its second and its unit (``12.5 - 20.0
+seconds``, or the time tokens ``<t3> - <t9>``), under the model's distribution at each step (after the repetition
+penalty, before the sampling warpers temperature / top-p; with greedy decoding, the distribution the token was
+chosen from).
 
 Why this one: it is about *that* interval (a sequence likelihood would give every interval of an answer the same
 score, and a later interval would inherit the doubts about an earlier one); the mean, not the sum, keeps intervals

@@ -225,7 +225,8 @@ def interval_spans(
 
     Returns:
         ``[(start, end, begin, stop), ...]``: seconds as :func:`parse_intervals` gives them, and the span
-        ``text[begin:stop]`` of the original text (time tokens included) from the first number to the second.
+        ``text[begin:stop]`` of the original text (time tokens included) from the first value to the second, with
+        its unit when one is written (``2.5 - 7 seconds``).
     """
     if not isinstance(text, str):
         return []
