@@ -146,3 +146,29 @@ def test_eval_tasks_refuses_bad_lists(tmp_path):
     cfgs = multi.task_configs(["qvhighlights", "tvsum"], tmp_path, ["limit=4", "tvsum.limit=2"])
     assert cfgs["qvhighlights"].tasks == ["mr", "vhd"] and cfgs["qvhighlights"].limit == 4
     assert cfgs["tvsum"].limit == 2 and cfgs["tvsum"].output_dir == str(tmp_path / "tvsum")
+
+
+def test_a_new_benchmark_tacos_converted_and_evaluated(tiny_base, tmp_path):
+    """The docs' "adding a benchmark" example: TACoS annotations -> ``vidllm convert tacos`` -> the ``tacos`` task."""
+    from eval_runner_helpers import Fixture, write_videos
+
+    from vidllm.data.convert import get_converter, write_converted
+
+    ann = {"s13-d21.avi": {"fps": 25.0, "num_frames": 600, "timestamps": [[0, 100], [300, 150]],
+                           "sentences": ["He takes out a knife.", "He cuts the cucumber."]},
+           "s22-d48.avi": {"fps": 30.0, "num_frames": 450, "timestamps": [[60, 240]],
+                           "sentences": ["She washes a plate."]}}  # fmt: skip
+    source = tmp_path / "test.json"
+    source.write_text(json.dumps(ann))
+    converted = get_converter("tacos")(source)
+    assert converted.report.fixed == 1  # the reversed moment, swapped
+    gt_path = write_converted(converted, tmp_path / "tacos", "text")["tvg"]
+    gt = json.loads(gt_path.read_text())["annotations"]
+    assert [a["timestamp"] for a in gt] == [[0.0, 4.0], [6.0, 12.0], [2.0, 8.0]] and gt[0]["duration"] == 24.0
+    write_videos(tmp_path / "videos", {"s13-d21.mp4": 24.0, "s22-d48.mp4": 15.0})
+    answers = {"knife": "0.0 - 4.0 seconds", "cucumber": "6.0 - 9.0 seconds", "plate": "10 - 14 seconds"}
+    adapter = ScriptedAdapter(tiny_base, lambda p: next(a for k, a in answers.items() if k in p))
+    fixture = Fixture("tacos", gt_path, tmp_path / "videos", ["s13-d21.mp4", "s22-d48.mp4"])
+    result = evaluate(make_config(fixture, tmp_path / "out", tiny_base, tasks=["mr"]), adapter=adapter)
+    assert result.metrics["R1@0.5"] == pytest.approx(200 / 3) and result.metrics["R1@0.7"] == pytest.approx(100 / 3)
+    assert read_samples(tmp_path / "out")[0]["key"] == 0

@@ -21,6 +21,7 @@ CONVERTERS: dict[str, str] = {
     "charades_tad": "vidllm.data.convert.charades_tad",  # Charades_v1_{train,test}.csv (+ Charades_v1_classes.txt)
     "activitynet_tad": "vidllm.data.convert.activitynet_tad",  # activity_net.v1-3.min.json
     "ego4d_mq": "vidllm.data.convert.ego4d_mq",  # Ego4D moments_{train,val}.json
+    "tacos": "vidllm.data.convert.tacos",  # 2D-TAN's TACoS {train,val,test}.json (frames -> seconds)
 }
 
 

@@ -66,5 +66,6 @@ for _task in (
     ),  # fmt: skip
     Task("ego4d_mq", DETECTION, ("tad",), "ego4d", "Ego4D moment queries: mAP@0.1:0.5, R1x/R5x", protocol="ego4d"),
     Task("synthetic", GROUNDING, ("mr",), "synthetic", "vidllm.synthetic moment retrieval (vidllm quickstart)"),
+    Task("tacos", GROUNDING, ("mr",), "TACoS", "TACoS grounding (vidllm convert tacos): R1@0.3/0.5/0.7, mIoU"),
 ):
     register_task(_task)
