@@ -113,20 +113,13 @@ def prompt_task(task: str) -> str:
 # ------------------------------------------------------------------------------------------------------ answers
 
 
-def parse_answer(
-    task: str,
-    answer: str,
-    *,
-    fps: float | None,
-    duration: float | None = None,
-    num_bins: int | None = None,
-    gt_duration: float | None = None,
-) -> dict[str, Any]:
+def parse_answer(task: str, answer: str, **time_kwargs: Any) -> dict[str, Any]:
     """Read an answer with :mod:`vidllm.time` (the question's parser).
 
     Args:
         task: ``mr``, ``vhd``, ``vs``, ``dvc`` or ``tad``.
         answer: The model's text.
+        **time_kwargs: ``fps`` (required), ``duration``, ``num_bins``, ``gt_duration`` (below).
         fps: The sampling rate (reads "Frame n" answers as ``n / fps`` seconds).
         duration: The video's length; given only for the ``bins`` scheme, which needs it (no clipping otherwise,
             as TimeChat's formatter does not clip).
@@ -138,8 +131,7 @@ def parse_answer(
         (vhd, vs), ``{"captions": [[s, e, text], ...]}`` (dvc) or ``{"intervals": [[s, e, score], ...]}`` (tad);
         empty lists when nothing parses.
     """
-    question = get_question(task)
-    return question.parse(answer, fps=fps, duration=duration, num_bins=num_bins, gt_duration=gt_duration)
+    return get_question(task).parse(answer, **time_kwargs)
 
 
 def is_parsed(task: str, parsed: Mapping[str, Any]) -> bool:

@@ -442,12 +442,11 @@ def _notes(counts: dict[str, int], gt: TadGroundTruth) -> list[str]:
     absent = len(gt.classes) - counts["classes"]
     if absent:
         notes.append(f"{absent} classes have no GT instance here and are not in the mean (as officially).")
-    if counts["reversed"]:
-        notes.append(f"{counts['reversed']} detections are reversed (start > end): tIoU 0, so false positives "
-                     "(the official segment_iou can give them NaN and count some as hits).")  # fmt: skip
-    if counts["zero_length"]:
-        notes.append(f"{counts['zero_length']} detections have zero length (start == end): tIoU 0, false "
-                     "positives.")  # fmt: skip
+    for key, what in (("reversed", "are reversed (start > end): tIoU 0, so false positives (the official "
+                       "segment_iou can give them NaN and count some as hits)"),
+                      ("zero_length", "have zero length (start == end): tIoU 0, false positives")):  # fmt: skip
+        if counts[key]:
+            notes.append(f"{counts[key]} detections {what}.")
     if counts["tied_tp_fp_pairs"]:
         notes.append(f"{counts['tied_tp_fp_pairs']} pairs of a true and a false positive of one class share a score "
                      "(summed over the thresholds): their order is the submission order (videos as listed, then "

@@ -10,7 +10,15 @@ from __future__ import annotations
 import math
 from collections.abc import Iterator
 
-from vidllm.data.convert.common import Converted, ConvertOptions, PromptPicker, check, infer_split, sentence
+from vidllm.data.convert.common import (
+    Converted,
+    ConvertOptions,
+    PromptPicker,
+    check,
+    grounding_annotations,
+    infer_split,
+    sentence,
+)
 from vidllm.data.records import Record, Targets
 from vidllm.data.validate import LoadReport, Problem, skip_or_raise
 from vidllm.io import PathLike
@@ -68,10 +76,5 @@ def convert(path: PathLike, options: ConvertOptions | None = None) -> Converted:
     split = options.split or infer_split(path, "test")
     report = LoadReport(str(path))
     records = check(_records(path, options, report), report, options.strict)
-    annotations = []
-    for qid, r in enumerate(records):
-        r.meta["qid"] = qid
-        ((s, e),) = r.targets.intervals
-        annotations.append({"image_id": f"{r.meta['vid']}.mp4", "caption": r.meta["caption"], "timestamp": [s, e],
-                            "id": qid})  # fmt: skip
-    return Converted(NAME, split, records, {"tvg": {"annotations": annotations}}, report)
+    gt = grounding_annotations(records, lambda r: f"{r.meta['vid']}.mp4", lambda r: r.meta["caption"])
+    return Converted(NAME, split, records, {"tvg": gt}, report)

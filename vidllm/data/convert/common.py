@@ -224,3 +224,23 @@ def pure_cap(captions: list[str]) -> str:
     caption ``". "`` is therefore written ``", "``.
     """
     return ". ".join(sentence(c).replace(". ", ", ") for c in captions)
+
+
+def grounding_annotations(records: list[Record], image_id, caption, *, durations: bool = False) -> dict[str, Any]:
+    """The COCO-caption grounding GT of one-moment records (``vidllm score tvg``): ``id`` in record order.
+
+    Args:
+        records: Checked ``mr`` records with one target interval each (their ``meta["qid"]`` is set here).
+        image_id: Record -> the annotation's ``image_id``.
+        caption: Record -> the annotation's ``caption``.
+        durations: Also write each record's ``duration`` where it has one.
+    """
+    annotations = []
+    for qid, r in enumerate(records):
+        r.meta["qid"] = qid
+        ((s, e),) = r.targets.intervals
+        ann = {"image_id": image_id(r), "caption": caption(r), "timestamp": [s, e], "id": qid}
+        if durations and r.duration:
+            ann["duration"] = r.duration
+        annotations.append(ann)
+    return {"annotations": annotations}

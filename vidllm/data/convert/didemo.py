@@ -15,7 +15,15 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterator
 
-from vidllm.data.convert.common import Converted, ConvertOptions, PromptPicker, check, infer_split, sentence
+from vidllm.data.convert.common import (
+    Converted,
+    ConvertOptions,
+    PromptPicker,
+    check,
+    grounding_annotations,
+    infer_split,
+    sentence,
+)
 from vidllm.data.records import Record, Targets
 from vidllm.data.validate import LoadReport, Problem, skip_or_raise
 from vidllm.io import DataError, PathLike, read_json
@@ -81,9 +89,5 @@ def convert(path: PathLike, options: ConvertOptions | None = None) -> Converted:
     split = options.split or infer_split(path, "test")
     report = LoadReport(str(path))
     records = check(_records(path, options, report), report, options.strict)
-    annotations = []
-    for qid, r in enumerate(records):
-        r.meta["qid"] = qid
-        ((s, e),) = r.targets.intervals
-        annotations.append({"image_id": r.meta["vid"], "caption": f"{r.query}.", "timestamp": [s, e], "id": qid})
-    return Converted(NAME, split, records, {"tvg": {"annotations": annotations}}, report)
+    gt = grounding_annotations(records, lambda r: r.meta["vid"], lambda r: f"{r.query}.")
+    return Converted(NAME, split, records, {"tvg": gt}, report)

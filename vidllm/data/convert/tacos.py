@@ -17,7 +17,15 @@ import math
 from collections.abc import Iterator
 from numbers import Real
 
-from vidllm.data.convert.common import Converted, ConvertOptions, PromptPicker, check, infer_split, sentence
+from vidllm.data.convert.common import (
+    Converted,
+    ConvertOptions,
+    PromptPicker,
+    check,
+    grounding_annotations,
+    infer_split,
+    sentence,
+)
 from vidllm.data.records import Record, Targets
 from vidllm.data.validate import LoadReport, Problem, skip_or_raise
 from vidllm.io import PathLike, read_json
@@ -75,12 +83,5 @@ def convert(path: PathLike, options: ConvertOptions | None = None) -> Converted:
     split = options.split or infer_split(path, "test")
     report = LoadReport(str(path))
     records = check(_records(path, options, report), report, options.strict)
-    annotations = []
-    for qid, r in enumerate(records):
-        r.meta["qid"] = qid
-        ((s, e),) = r.targets.intervals
-        ann = {"image_id": r.meta["video"], "caption": r.meta["caption"], "timestamp": [s, e], "id": qid}
-        if r.duration:
-            ann["duration"] = r.duration
-        annotations.append(ann)
-    return Converted(NAME, split, records, {"tvg": {"annotations": annotations}}, report)
+    gt = grounding_annotations(records, lambda r: r.meta["video"], lambda r: r.meta["caption"], durations=True)
+    return Converted(NAME, split, records, {"tvg": gt}, report)

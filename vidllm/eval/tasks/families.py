@@ -104,13 +104,18 @@ def _load_highlight_lines(task: Task, path: Path) -> GroundTruth:
 
 
 @dataclass(frozen=True)
-class Highlights:
-    """QVHighlights: moments (a moment_detr submission) and/or per-clip saliency."""
-
-    name: str = "highlights"
+class _HighlightLines:
+    """Families of QVHighlights-style JSON lines (``qid, query, duration, vid, ...``)."""
 
     def load(self, task: Task, path: Path, *, tad_queries: str = "all") -> GroundTruth:
         return _load_highlight_lines(task, path)
+
+
+@dataclass(frozen=True)
+class Highlights(_HighlightLines):
+    """QVHighlights: moments (a moment_detr submission) and/or per-clip saliency."""
+
+    name: str = "highlights"
 
     def score(self, gt: GroundTruth, by_question: dict, out: Path, options: ScoreOptions) -> Scored:
         submission, ranking = [], ScoreSources()
@@ -140,13 +145,10 @@ class Highlights:
 
 
 @dataclass(frozen=True)
-class Summarization:
+class Summarization(_HighlightLines):
     """TVSum: per-clip saliency against every annotator's scores."""
 
     name: str = "summarization"
-
-    def load(self, task: Task, path: Path, *, tad_queries: str = "all") -> GroundTruth:
-        return _load_highlight_lines(task, path)
 
     def score(self, gt: GroundTruth, by_question: dict, out: Path, options: ScoreOptions) -> Scored:
         samples = by_question["vs"]
