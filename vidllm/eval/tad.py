@@ -5,7 +5,11 @@ activitynet/ActivityNet) computes it, per class and per tIoU threshold ``t``:
 
 * tIoU is the true-union form, ``inter / (len_gt + len_pred - inter)`` (:func:`vidllm.eval.iou.iou_union`).
 * The class's detections (over all videos) are sorted by descending score. Equal scores keep their input order
-  (a stable sort; the official ``argsort()[::-1]`` leaves the order of ties unspecified).
+  (a stable sort; the official ``argsort()[::-1]`` leaves the order of ties unspecified). The pairs of a true and
+  a false positive that share a score -- whose order can move the AP -- are counted (``tied_tp_fp_pairs``, summed
+  over the thresholds) and noted.
+* Reversed (``start > end``) and zero-length detections have tIoU 0 (false positives) and are counted.
+* A ground truth with several subsets is scored on ``validation`` unless one is chosen (:func:`default_subset`).
 * **Greedy matching by score, one GT matched once**: each detection, in that order, visits the GT instances of its
   video and class by descending tIoU (equal tIoUs: the later instance first, as ``argsort()[::-1]`` gives for
   small arrays). The first instance with ``tIoU < t`` ends the visit: a false positive. An instance already matched
