@@ -59,6 +59,7 @@ _FLAGS: tuple[tuple[str, str, type, str], ...] = (
     ("--num_workers", "num_workers", int, "video decoding threads"),
     ("--plot_samples", "plot_samples", int, "queries shown in the plots"),
     ("--tad_queries", "tad_queries", str, "TAD: all classes per video (protocol) or only the present ones"),
+    ("--scores", "scores", str, "rank detections by the model's token probabilities (model) or text order (rank)"),
 )
 
 

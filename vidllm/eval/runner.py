@@ -395,17 +395,11 @@ def answer_line(adapter: Any, p: _Prepared, answer: str) -> dict[str, Any]:
     """The line of an answered sample, with the answer read for its task."""
     time_cfg = adapter.config.time
     bins = time_cfg.scheme == "bins"
-    parsed = parse_answer(
-        p.query.task,
-        answer,
-        fps=float(p.video.sample_fps),
-        duration=float(p.video.duration) if bins else None,
-        num_bins=time_cfg.scheme_kwargs.get("num_bins") if bins else None,
-        gt_duration=p.query.entry.duration,
-    )
-    confidences = confidences_of(answer, get_question(p.query.task), parsed, fps=float(p.video.sample_fps),
-                                 duration=float(p.video.duration) if bins else None,
-                                 num_bins=time_cfg.scheme_kwargs.get("num_bins") if bins else None)  # fmt: skip
+    time_kwargs = {"fps": float(p.video.sample_fps), "duration": float(p.video.duration) if bins else None,
+                   "num_bins": time_cfg.scheme_kwargs.get("num_bins") if bins else None}  # fmt: skip
+    parsed = parse_answer(p.query.task, answer, **time_kwargs, gt_duration=p.query.entry.duration)
+    # the model's confidence in each interval, read with the parser's own time settings
+    confidences = confidences_of(answer, get_question(p.query.task), parsed, **time_kwargs)
     if confidences is not None:
         parsed["confidences"] = confidences
     return {**_base_line(p.query, p.prompt), "answer": answer,

@@ -10,7 +10,7 @@ its ``<dataset_placeholder>`` name, its default config and scoring protocol (:mo
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -201,16 +201,6 @@ class Task:
         return self.family.load(self, Path(path), tad_queries=tad_queries)
 
 
-def default_options(options: ScoreOptions | None, **kwargs: Any) -> ScoreOptions:
-    """``options``, or a :class:`ScoreOptions` of ``kwargs``."""
-    return options if options is not None else ScoreOptions(**kwargs)
-
-
 def sample_part(sample: Mapping | None, name: str) -> list:
     """One list of a sample's parsed answer (``[]`` for a missing sample or key)."""
     return list((sample or {}).get("parsed", {}).get(name) or [])
-
-
-def pick(mapping: Mapping[str, Any], keys: Sequence[str]) -> dict[str, Any]:
-    """The items of ``mapping`` under ``keys``."""
-    return {k: mapping[k] for k in keys}
