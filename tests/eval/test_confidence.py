@@ -111,3 +111,12 @@ def test_reversed_and_zero_length_detections_are_counted(tmp_path):
     assert any("reversed (start > end)" in n for n in report.notes)
     assert any("zero length" in n for n in report.notes)
     assert report.metrics["mAP@0.5"] == pytest.approx(100 / 3)  # both count as false positives ranked above the TP
+
+
+@given(st.lists(st.tuples(st.sampled_from([0.1, 0.5, 1.0]), st.booleans()), max_size=30))
+def test_tied_pairs_is_the_pairwise_count(dets):
+    scores, hits = [s for s, _ in dets], [int(h) for _, h in dets]
+    brute = sum(1 for i in range(len(dets)) for j in range(len(dets))
+                if scores[i] == scores[j] and hits[i] == 1 and hits[j] == 0)  # fmt: skip
+    assert tad.tied_tp_fp_pairs(scores, hits) == brute
+    assert tad.tied_tp_fp_pairs(list(range(len(dets))), hits) == 0  # distinct scores leave no tie
