@@ -172,3 +172,24 @@ def test_a_new_benchmark_tacos_converted_and_evaluated(tiny_base, tmp_path):
     result = evaluate(make_config(fixture, tmp_path / "out", tiny_base, tasks=["mr"]), adapter=adapter)
     assert result.metrics["R1@0.5"] == pytest.approx(200 / 3) and result.metrics["R1@0.7"] == pytest.approx(100 / 3)
     assert read_samples(tmp_path / "out")[0]["key"] == 0
+
+
+def test_qvhighlights_windows_are_ranked_by_the_models_confidences(shared_data, tmp_path):
+    from vidllm.eval.benchmarks import build_queries, load_ground_truth, score_samples
+
+    gt = load_ground_truth(get_task("qvhighlights"), shared_data / "qvhighlights/highlight_val_release.jsonl")
+    gt = gt.select(3)
+    queries = build_queries(gt, ["mr"])
+    lines = {}
+    for q in queries:
+        windows = [list(w) for w in q.entry.record["relevant_windows"]] + [[0.0, 2.0]]
+        confidences = [0.2 + 0.1 * k for k in range(len(windows))]  # the answer's last window is the surest
+        lines[q.id] = {"id": q.id, "task": "mr", "status": "ok",
+                       "parsed": {"intervals": windows, "confidences": confidences}}  # fmt: skip
+    model = score_samples(gt, ["mr"], lines, queries, tmp_path / "model")
+    submission = [json.loads(x) for x in (tmp_path / "model" / "submission.jsonl").read_text().splitlines()]
+    assert [w[2] for w in submission[0]["pred_relevant_windows"]] == lines[queries[0].id]["parsed"]["confidences"]
+    rank = score_samples(gt, ["mr"], lines, queries, tmp_path / "rank", scores="rank")
+    assert model.reports["qvhl"].counts["scores_model"] == rank.reports["qvhl"].counts["scores_text"] > 0
+    # ranked first, the wrong [0, 2] window lowers the model-scored mAP; in text order it comes last
+    assert model.reports["qvhl"].metrics["MR-full-mAP"] < rank.reports["qvhl"].metrics["MR-full-mAP"] == 100.0
