@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from vidllm.data.prompts import sample_prompt
-from vidllm.data.records import Record
+from vidllm.data.records import Record, Targets
 from vidllm.data.validate import LoadReport, Problem, check_records, log_report
 from vidllm.data.vtg_it import write_vtg_it
 from vidllm.io import DataError, PathLike, read_json, write_json, write_jsonl
@@ -244,3 +244,24 @@ def grounding_annotations(records: list[Record], image_id, caption, *, durations
             ann["duration"] = r.duration
         annotations.append(ann)
     return {"annotations": annotations}
+
+
+def moment_record(
+    picker: PromptPicker, video: str, query: str, interval: tuple[float, float], *, duration, source: str, meta: dict
+) -> Record:
+    """A one-moment grounding (``mr``) record: the question picked for ``query``, the moment as its target."""
+    return Record(video=video, task="mr", prompt=picker("mr", query), targets=Targets(intervals=(interval,)),
+                  duration=duration, query=query, source=source, meta=meta)  # fmt: skip
+
+
+def convert_moments(
+    name: str, path: PathLike, options: ConvertOptions | None, records, image_id, caption, *, durations: bool = False
+) -> Converted:
+    """A one-moment grounding converter's result: ``records(path, options, report)`` yields ``(index, record)``
+    pairs; the kept records and their COCO-caption ground truth (:func:`grounding_annotations`) are returned."""
+    options = options or ConvertOptions()
+    split = options.split or infer_split(path, "test")
+    report = LoadReport(str(path))
+    kept = check(records(path, options, report), report, options.strict)
+    gt = grounding_annotations(kept, image_id, caption, durations=durations)
+    return Converted(name, split, kept, {"tvg": gt}, report)

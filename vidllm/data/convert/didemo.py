@@ -19,9 +19,7 @@ from vidllm.data.convert.common import (
     Converted,
     ConvertOptions,
     PromptPicker,
-    check,
-    grounding_annotations,
-    infer_split,
+    convert_moments,
     sentence,
 )
 from vidllm.data.records import Record, Targets
@@ -85,9 +83,4 @@ def _records(path: PathLike, options: ConvertOptions, report: LoadReport) -> Ite
 
 def convert(path: PathLike, options: ConvertOptions | None = None) -> Converted:
     """Convert a DiDeMo annotation file (see the module docstring)."""
-    options = options or ConvertOptions()
-    split = options.split or infer_split(path, "test")
-    report = LoadReport(str(path))
-    records = check(_records(path, options, report), report, options.strict)
-    gt = grounding_annotations(records, lambda r: r.meta["vid"], lambda r: f"{r.query}.")
-    return Converted(NAME, split, records, {"tvg": gt}, report)
+    return convert_moments(NAME, path, options, _records, lambda r: r.meta["vid"], lambda r: f"{r.query}.")

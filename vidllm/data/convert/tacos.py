@@ -21,12 +21,11 @@ from vidllm.data.convert.common import (
     Converted,
     ConvertOptions,
     PromptPicker,
-    check,
-    grounding_annotations,
-    infer_split,
+    convert_moments,
+    moment_record,
     sentence,
 )
-from vidllm.data.records import Record, Targets
+from vidllm.data.records import Record
 from vidllm.data.validate import LoadReport, Problem, skip_or_raise
 from vidllm.io import PathLike, read_json
 
@@ -62,26 +61,13 @@ def _records(path: PathLike, options: ConvertOptions, report: LoadReport) -> Ite
                 report.problems.append(Problem(f"moment {span!r} ends before it starts; swapped", str(path), index,
                                                "timestamps", fixed=True))  # fmt: skip
             q = sentence(text)
-            yield (
-                index,
-                Record(
-                    video=options.video(vid),
-                    task="mr",
-                    prompt=picker("mr", q),
-                    targets=Targets(intervals=((start, end),)),
-                    duration=duration,
-                    query=q,
-                    source=f"{path}:{index}",
-                    meta={"vid": vid, "video": video, "caption": str(text).strip()},
-                ),
-            )
+            meta = {"vid": vid, "video": video, "caption": str(text).strip()}
+            yield index, moment_record(picker, options.video(vid), q, (start, end), duration=duration,
+                                       source=f"{path}:{index}", meta=meta)  # fmt: skip
 
 
 def convert(path: PathLike, options: ConvertOptions | None = None) -> Converted:
     """Convert a TACoS annotation file (see the module docstring)."""
-    options = options or ConvertOptions()
-    split = options.split or infer_split(path, "test")
-    report = LoadReport(str(path))
-    records = check(_records(path, options, report), report, options.strict)
-    gt = grounding_annotations(records, lambda r: r.meta["video"], lambda r: r.meta["caption"], durations=True)
-    return Converted(NAME, split, records, {"tvg": gt}, report)
+    return convert_moments(
+        NAME, path, options, _records, lambda r: r.meta["video"], lambda r: r.meta["caption"], durations=True
+    )
