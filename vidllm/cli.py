@@ -2,6 +2,7 @@
 
     vidllm score {tvg,hd,qvhl,dvc,vs} --pred P --gt G [--json OUT]   (vidllm.eval.cli)
     vidllm eval {mr,hd,dvc,vs} --model_path BASE [--lora_path RUN] --dataset NAME   (vidllm.eval.run_cli)
+    vidllm eval --tasks charades_sta,qvhighlights --model_path BASE [--lora_path RUN]   (vidllm.eval.multi)
     vidllm convert NAME ANNOTATION --out DIR                      (vidllm.data.cli)
     vidllm data stats FILE                                        (vidllm.data.cli)
     vidllm train --config train_configs/X.yaml [key=value ...]    (vidllm.train.cli)
@@ -42,6 +43,11 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict[str, Callable[[argpars
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv[:1] == ["eval"] and len(argv) > 1 and argv[1].startswith("--") and argv[1] != "--help":
+        from vidllm.eval.multi import main as eval_tasks  # vidllm eval --tasks a,b,c: several benchmarks, one load
+
+        return eval_tasks(argv[1:])
     parser, runners = build_parser()
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO, format="%(levelname)s %(message)s")

@@ -227,10 +227,13 @@ def test_score_files_and_counts(tmp_path):
     assert report.metrics["R1@0.5"] == pytest.approx(200 / 4)  # v1 Running (1 of 2), v1 Jumping; of 4 instances
     assert report.counts == {"videos": 2, "instances": 4, "classes": 2, "detections": 5, "unknown_label": 1,
                              "unknown_video": 1, "classes_without_detections": 0, "duplicate_gt": 0,
-                             "duplicate_pred": 0}  # fmt: skip
+                             "duplicate_pred": 0, "reversed": 0, "zero_length": 0,
+                             "tied_tp_fp_pairs": 0}  # fmt: skip
     assert any("KeyError" in n for n in report.notes)
-    # without a subset the training video's class is evaluated too, with AP 0
-    assert tad.score_files(pred_path, gt_path).counts["classes"] == 3
+    # without a subset a file with several subsets is scored on 'validation', and the report says so
+    default = tad.score_files(pred_path, gt_path)
+    assert default.metrics == report.metrics and default.counts["classes"] == 2
+    assert any("only 'validation' is scored" in n for n in default.notes)
     with pytest.raises(DataError, match="subset"):
         tad.score_files(pred_path, gt_path, subset="testing")
 

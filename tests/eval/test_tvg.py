@@ -23,6 +23,7 @@ def test_official_numbers_on_timechat_example(shared_data):
         "empty": 280,
         "unknown": 0,
         "reversed": 0,
+        "zero_length": 0,
         "duplicate_gt": 0,
         "duplicate_pred": 0,
     }
@@ -48,7 +49,8 @@ def test_official_conventions():
     }
     report = score(preds, gt)
     assert report.metrics["R1@0.3"] == 25.0 and report.metrics["R1@0.5"] == 0.0
-    assert report.counts == {"queries": 4, "missing": 0, "empty": 1, "unknown": 1, "reversed": 0}
+    assert report.counts == {"queries": 4, "missing": 0, "empty": 1, "unknown": 1, "reversed": 0,
+                             "zero_length": 1}  # fmt: skip
 
 
 def test_reversed_and_zero_length_predictions_score_zero():

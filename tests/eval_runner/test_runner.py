@@ -224,6 +224,7 @@ def test_missing_and_corrupt_videos_are_recorded_then_retried(shared_data, tiny_
         "empty": n_missing + n_corrupt,
         "unknown": 0,
         "reversed": 0,
+        "zero_length": 0,
     }
     bad = next(line for line in lines if line["status"] == "corrupt_video")
     assert "could not decode" in bad["error"] and bad["answer"] is None and bad["parsed"] == {}

@@ -36,7 +36,11 @@ def _add_score(sub: argparse._SubParsersAction) -> None:
             thresholds = "tIoU thresholds: activitynet 0.5:0.05:0.95, charades 0.1:0.1:0.7, ego4d 0.1:0.1:0.5"
             p.add_argument("--protocol", default="activitynet", choices=["activitynet", "charades", "ego4d"],
                            help=thresholds)  # fmt: skip
-            p.add_argument("--subset", help="score only GT videos of this subset (ActivityNet: validation)")
+            p.add_argument(
+                "--subset",
+                help="score only GT videos of this subset (default: all of a file with one "
+                "subset; validation of a file with several, as ActivityNet's evaluator)",
+            )
         if task == "dvc":
             p.add_argument("--no-java", dest="java", action="store_false",
                            help="skip the Java-based metrics (METEOR, PTB tokenizer for CIDEr)")  # fmt: skip

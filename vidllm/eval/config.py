@@ -14,23 +14,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from vidllm.eval.tasks import QUESTIONS, SCORE_MODES, TASKS
 from vidllm.models.config import ModelConfig
 
-BENCHMARK_NAMES = (
-    "charades_sta",
-    "activitynet_grounding",
-    "qvhighlights",
-    "youcook2",
-    "activitynet_dvc",
-    "tvsum",
-    "charades_tad",
-    "activitynet_tad",
-    "ego4d_mq",
-    "synthetic",
-)
-"""The benchmarks :mod:`vidllm.eval.benchmarks` knows (see :data:`vidllm.eval.benchmarks.BENCHMARKS`)."""
+BENCHMARK_NAMES = tuple(TASKS)
+"""The benchmarks of the task registry (:data:`vidllm.eval.tasks.TASKS`)."""
 
-EVAL_TASKS = ("mr", "vhd", "dvc", "vs", "tad")
+EVAL_TASKS = tuple(QUESTIONS)
 """``mr`` moment retrieval, ``vhd`` highlight detection, ``dvc`` dense captioning, ``vs`` video summarization,
 ``tad`` temporal action detection (class-name queries)."""
 
@@ -158,6 +148,10 @@ class EvalConfig:
         plot_samples: How many queries the timeline and saliency plots show.
         java: Compute the Java-based dense-captioning metrics (METEOR, PTB-tokenized CIDEr, SODA_c).
         dist_timeout_minutes: How long ranks wait for each other at the end of a sharded run.
+        scores: How detections (TAD) and QVHighlights windows are ranked: ``model``, the model's own token
+            probabilities for each interval (:mod:`vidllm.eval.confidence`; rank scores where a sample has none),
+            or ``rank``, the answer's written confidences or text order ``1, 1/2, ...`` (published numbers). Chosen
+            at scoring time: samples keep both, so changing it resumes the same folder and only rescores.
         tad_queries: Action detection: ask every class of every video (``all``, the detection protocol: answers
             for absent classes are false positives) or only the classes present in it (``present``: far fewer
             queries, but an oracle on which classes occur, so not comparable with published mAP).
@@ -186,6 +180,7 @@ class EvalConfig:
     plot_samples: int = field(default=12, metadata={"help": "queries shown in the plots"})
     java: bool = field(default=True, metadata={"help": "Java-based dense-captioning metrics"})
     dist_timeout_minutes: int = field(default=24 * 60, metadata={"help": "rank wait limit at the end"})
+    scores: str = field(default="model", metadata={"help": "rank detections by", "choices": list(SCORE_MODES)})
     tad_queries: str = field(default="all", metadata={"help": "TAD: classes asked per video",
                                                       "choices": ["all", "present"]})  # fmt: skip
 
@@ -203,6 +198,8 @@ class EvalConfig:
             raise ValueError(f"tasks must be among {', '.join(EVAL_TASKS)}, got {bad}")
         if len(set(self.tasks)) != len(self.tasks):
             raise ValueError(f"tasks lists a task twice: {self.tasks}")
+        if self.scores not in SCORE_MODES:
+            raise ValueError(f"scores must be one of {', '.join(SCORE_MODES)}, got {self.scores!r}")
         if self.batch_size < 1:
             raise ValueError(f"batch_size must be >= 1, got {self.batch_size}")
         if self.limit is not None and self.limit < 1:

@@ -93,13 +93,17 @@ def interpolated_ap(precision: np.ndarray, recall: np.ndarray) -> np.ndarray:
     return np.array([np.sum(row[keep]) for row, keep in zip(terms, changes, strict=True)])
 
 
-def detection_ap(pred: np.ndarray, gt: np.ndarray, thresholds: Sequence[float] = THRESHOLDS) -> np.ndarray:
+def detection_ap(
+    pred: np.ndarray, gt: np.ndarray, thresholds: Sequence[float] = THRESHOLDS, *, ties: list[int] | None = None
+) -> np.ndarray:
     """AP of one query's windows at each IoU threshold, as moment_detr's ``compute_average_precision_detection``.
 
     Args:
         pred: ``(P, 3)`` windows ``[start, end, score]`` (already cut to the first 10).
         gt: ``(G, 2)`` GT windows, ``G >= 1``.
         thresholds: ``(T,)`` IoU thresholds.
+        ties: When given, the query's tied TP/FP pairs summed over the thresholds are appended to it
+            (:func:`vidllm.eval.tad.tied_tp_fp_pairs`).
 
     Returns:
         ``(T,)`` AP per threshold; all zeros when there is no prediction.
@@ -124,6 +128,10 @@ def detection_ap(pred: np.ndarray, gt: np.ndarray, thresholds: Sequence[float] =
                 tp[t, p] = 1
                 matched[t, g] = True
                 break
+    if ties is not None:
+        from vidllm.eval.tad import tied_tp_fp_pairs
+
+        ties.append(sum(tied_tp_fp_pairs(pred[:, 2].tolist(), row) for row in tp))
     fp = 1 - tp  # every prediction is exactly one of the two
     tp_sum = np.cumsum(tp, axis=1)
     fp_sum = np.cumsum(fp, axis=1)
@@ -350,6 +358,14 @@ def score(
         result, kept = moment_retrieval_metrics(queries)
         metrics.update(brief_mr(result))
         counts["empty_windows"] = sum(q.first is None for q in queries)
+        counts["reversed_windows"] = sum(int((q.windows[:, 0] > q.windows[:, 1]).sum()) for q in queries)
+        counts["zero_length_windows"] = sum(int((q.windows[:, 0] == q.windows[:, 1]).sum()) for q in queries)
+        ties: list[int] = []
+        for q in queries:
+            records = [g for g in q.gt_records if len(g)]
+            if records:
+                detection_ap(q.windows, np.concatenate(records), ties=ties)
+        counts["tied_tp_fp_pairs"] = sum(ties)
         counts.update({f"mr_{name}": n for name, n in kept.items()})
         notes += mr_notes(counts)
     else:
@@ -439,6 +455,14 @@ def mr_notes(counts: dict[str, int]) -> list[str]:
             f"{counts['empty_windows']} queries have an empty pred_relevant_windows list, which the official script "
             "crashes on: here they miss at R1 and have AP 0."
         )
+    if counts.get("reversed_windows") or counts.get("zero_length_windows"):
+        notes.append(f"{counts['reversed_windows']} reversed (start > end) and {counts['zero_length_windows']} "
+                     "zero-length windows are scored as the official script scores them: unchanged, with its NaN "
+                     "IoU where the union is 0 (which its matching counts as a hit).")  # fmt: skip
+    if counts.get("tied_tp_fp_pairs"):
+        notes.append(f"{counts['tied_tp_fp_pairs']} pairs of a true and a false positive window of one query share a "
+                     "score (summed over the thresholds, full bucket): they keep their list order (the official "
+                     "stable list.sort), so the mAP depends on it.")  # fmt: skip
     empty = [name for name, _, _ in BUCKETS if counts[f"mr_{name}"] == 0]
     if empty:
         notes.append(f"no query has a GT window in the {', '.join(empty)} range: its mAP is NaN, as officially.")

@@ -59,6 +59,7 @@ _FLAGS: tuple[tuple[str, str, type, str], ...] = (
     ("--num_workers", "num_workers", int, "video decoding threads"),
     ("--plot_samples", "plot_samples", int, "queries shown in the plots"),
     ("--tad_queries", "tad_queries", str, "TAD: all classes per video (protocol) or only the present ones"),
+    ("--scores", "scores", str, "rank detections by the model's token probabilities (model) or text order (rank)"),
 )
 
 
@@ -145,7 +146,9 @@ def main(kind: str, argv: Sequence[str] | None = None) -> int:
 
 def add_subcommands(sub: argparse._SubParsersAction) -> dict[str, Callable[[argparse.Namespace], int]]:
     """Add ``vidllm eval {mr,hd,dvc,vs}`` to the ``vidllm`` parser; returns its runner by name."""
-    parser = sub.add_parser("eval", help="run a model on a benchmark and score it (resumable, shardable)")
+    parser = sub.add_parser("eval", help="run a model on a benchmark and score it (resumable, shardable)",
+                            description="vidllm eval RUNNER ... runs one benchmark; vidllm eval --tasks a,b,c ... "
+                            "runs several on one model load (vidllm eval --tasks x --help)")  # fmt: skip
     kinds = parser.add_subparsers(dest="kind_name", required=True, metavar="RUNNER")
     for kind, text in _DESCRIPTIONS.items():
         add_arguments(kinds.add_parser(kind, help=text, description=text), kind)

@@ -58,6 +58,7 @@ from vidllm.eval.benchmarks import (
     prompt_task,
     score_samples,
 )
+from vidllm.eval.confidence import can_score, confidences_of, generate_scored
 from vidllm.eval.config import EvalConfig
 from vidllm.eval.distributed import Barrier, DistInfo, rank_device
 from vidllm.eval.lock import OutputLock
@@ -84,6 +85,7 @@ from vidllm.eval.samples import (
     status_counts,
     write_merged,
 )
+from vidllm.eval.tasks import get_question
 from vidllm.eval.video_loader import VideoLoader
 from vidllm.io import read_json, write_json
 from vidllm.video import VideoDecodeError
@@ -356,7 +358,10 @@ def generate(cfg: EvalConfig, adapter: Any, prepared: Sequence[_Prepared], index
             import torch
 
             torch.manual_seed(cfg.generation.seed + index)  # per batch: resumed and sharded runs draw the same
-        return list(adapter.generate(adapter.collate([p.inputs for p in items], padding_side="left"), **kwargs))
+        batch = adapter.collate([p.inputs for p in items], padding_side="left")
+        if can_score(adapter, kwargs):  # answers with their token log-probabilities (vidllm.eval.confidence)
+            return list(generate_scored(adapter, batch, **kwargs))
+        return list(adapter.generate(batch, **kwargs))
 
     try:
         return run(prepared)
@@ -390,14 +395,13 @@ def answer_line(adapter: Any, p: _Prepared, answer: str) -> dict[str, Any]:
     """The line of an answered sample, with the answer read for its task."""
     time_cfg = adapter.config.time
     bins = time_cfg.scheme == "bins"
-    parsed = parse_answer(
-        p.query.task,
-        answer,
-        fps=float(p.video.sample_fps),
-        duration=float(p.video.duration) if bins else None,
-        num_bins=time_cfg.scheme_kwargs.get("num_bins") if bins else None,
-        gt_duration=p.query.entry.duration,
-    )
+    time_kwargs = {"fps": float(p.video.sample_fps), "duration": float(p.video.duration) if bins else None,
+                   "num_bins": time_cfg.scheme_kwargs.get("num_bins") if bins else None}  # fmt: skip
+    parsed = parse_answer(p.query.task, answer, **time_kwargs, gt_duration=p.query.entry.duration)
+    # the model's confidence in each interval, read with the parser's own time settings
+    confidences = confidences_of(answer, get_question(p.query.task), parsed, **time_kwargs)
+    if confidences is not None:
+        parsed["confidences"] = confidences
     return {**_base_line(p.query, p.prompt), "answer": answer,
             "status": "ok" if is_parsed(p.query.task, parsed) else "unparseable", "error": None, "parsed": parsed,
             "video_duration": float(p.video.duration), "num_frames": len(p.video.timestamps),
@@ -422,7 +426,7 @@ def finalize(
     selected = {i: lines[i] for i in ordered if i in lines}
     counts = {"samples": len(ordered), **status_counts(selected.values()), "not_run": len(ordered) - len(selected)}
     per_task = {t: status_counts(line for line in selected.values() if line["task"] == t) for t in cfg.tasks}
-    scored = score_samples(gt, cfg.tasks, selected, queries, out, java=cfg.java)
+    scored = score_samples(gt, cfg.tasks, selected, queries, out, java=cfg.java, scores=cfg.scores)
     files.update(scored.files)
     metrics: dict[str, float | int] = {}
     for report in scored.reports.values():

@@ -5,7 +5,11 @@ activitynet/ActivityNet) computes it, per class and per tIoU threshold ``t``:
 
 * tIoU is the true-union form, ``inter / (len_gt + len_pred - inter)`` (:func:`vidllm.eval.iou.iou_union`).
 * The class's detections (over all videos) are sorted by descending score. Equal scores keep their input order
-  (a stable sort; the official ``argsort()[::-1]`` leaves the order of ties unspecified).
+  (a stable sort; the official ``argsort()[::-1]`` leaves the order of ties unspecified). The pairs of a true and
+  a false positive that share a score -- whose order can move the AP -- are counted (``tied_tp_fp_pairs``, summed
+  over the thresholds) and noted.
+* Reversed (``start > end``) and zero-length detections have tIoU 0 (false positives) and are counted.
+* A ground truth with several subsets is scored on ``validation`` unless one is chosen (:func:`default_subset`).
 * **Greedy matching by score, one GT matched once**: each detection, in that order, visits the GT instances of its
   video and class by descending tIoU (equal tIoUs: the later instance first, as ``argsort()[::-1]`` gives for
   small arrays). The first instance with ``tIoU < t`` ends the visit: a false positive. An instance already matched
@@ -42,6 +46,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from numbers import Real
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -126,7 +131,11 @@ def _match(ious: Sequence[float], order: Sequence[int], locked: set[int], t: flo
 
 
 def class_average_precision(
-    ground_truth: Mapping[str, Sequence[Interval]], detections: Sequence[Detection], thresholds: Sequence[float]
+    ground_truth: Mapping[str, Sequence[Interval]],
+    detections: Sequence[Detection],
+    thresholds: Sequence[float],
+    *,
+    ties: list[int] | None = None,
 ) -> list[float]:
     """AP of one class at each threshold (see the module docstring for the matching).
 
@@ -134,6 +143,8 @@ def class_average_precision(
         ground_truth: Video -> the class's GT instances ``(start, end)`` in that video (at least one in all).
         detections: The class's detections ``(video, start, end, score)``, in any order.
         thresholds: tIoU thresholds.
+        ties: When given, the class's tied TP/FP pairs summed over the thresholds (:func:`tied_tp_fp_pairs`) are
+            appended to it.
 
     Returns:
         One AP in [0, 1] per threshold.
@@ -156,11 +167,25 @@ def class_average_precision(
             if j is not None:
                 taken.add(j)
                 tp[k, i] = 1.0
+    if ties is not None:
+        ties.append(sum(tied_tp_fp_pairs([d[3] for d in ranked], row) for row in tp))
     tp_cum = np.cumsum(tp, axis=1)
     fp_cum = np.cumsum(1.0 - tp, axis=1)
     recall = tp_cum / npos
     precision = tp_cum / (tp_cum + fp_cum)
     return [interpolated_ap(precision[k], recall[k]) for k in range(len(thresholds))]
+
+
+def tied_tp_fp_pairs(scores: Sequence[float], tp: Sequence[float]) -> int:
+    """How many (true positive, false positive) pairs share a score: the pairs whose order a tie-break decides.
+
+    ``scores`` and ``tp`` (1 for a true positive, 0 for a false one) are per detection, in any order. Each pair
+    that is tied can move the precision curve, and so the AP, depending on which of the two comes first.
+    """
+    groups: dict[float, list[int]] = {}
+    for sc, hit in zip(scores, tp):
+        groups.setdefault(float(sc), [0, 0])[0 if hit else 1] += 1
+    return sum(hits * misses for hits, misses in groups.values())
 
 
 @dataclass
@@ -178,6 +203,7 @@ class MapResult:
     per_class: dict[str, list[float]]
     per_threshold: list[float]
     average: float
+    tied_pairs: int = 0
 
 
 def detection_map(
@@ -196,12 +222,15 @@ def detection_map(
         Per-class APs, per-threshold mAPs and their mean (fractions; ``nan`` when no class has GT instances).
     """
     classes = [c for c, videos in ground_truth.items() if any(videos.values())]
-    per_class = {c: class_average_precision(ground_truth[c], detections.get(c, ()), thresholds) for c in classes}
+    ties: list[int] = []
+    per_class = {c: class_average_precision(ground_truth[c], detections.get(c, ()), thresholds, ties=ties)
+                 for c in classes}  # fmt: skip
     if not per_class:
         return MapResult(tuple(thresholds), {}, [math.nan] * len(thresholds), math.nan)
     ap = np.asarray(list(per_class.values()), dtype=np.float64)  # (classes, thresholds)
     per_threshold = ap.mean(axis=0)
-    return MapResult(tuple(thresholds), per_class, [float(v) for v in per_threshold], float(per_threshold.mean()))
+    return MapResult(tuple(thresholds), per_class, [float(v) for v in per_threshold], float(per_threshold.mean()),
+                     sum(ties))  # fmt: skip
 
 
 def recall_at_k(
@@ -371,10 +400,12 @@ def score(
     classes = ground_truth.by_class()
     detections: dict[str, list[Detection]] = {}
     per_query: dict[tuple[str, str], list[tuple[float, float, float]]] = {}
-    unknown_label = unknown_video = total = 0
+    unknown_label = unknown_video = total = reversed_ = zero_length = 0
     for video, dets in predictions.items():
         for label, s, e, sc in dets:
             total += 1
+            reversed_ += s > e
+            zero_length += s == e
             if label not in classes:
                 unknown_label += 1
                 continue
@@ -397,6 +428,9 @@ def score(
         "unknown_label": unknown_label,
         "unknown_video": unknown_video,
         "classes_without_detections": sum(1 for c in result.per_class if c not in detections),
+        "reversed": reversed_,
+        "zero_length": zero_length,
+        "tied_tp_fp_pairs": result.tied_pairs,
     }
     return ScoreReport("tad", metrics, counts, _notes(counts, ground_truth))
 
@@ -412,7 +446,39 @@ def _notes(counts: dict[str, int], gt: TadGroundTruth) -> list[str]:
     absent = len(gt.classes) - counts["classes"]
     if absent:
         notes.append(f"{absent} classes have no GT instance here and are not in the mean (as officially).")
+    for key, what in (("reversed", "are reversed (start > end): tIoU 0, so false positives (the official "
+                       "segment_iou can give them NaN and count some as hits)"),
+                      ("zero_length", "have zero length (start == end): tIoU 0, false positives")):  # fmt: skip
+        if counts[key]:
+            notes.append(f"{counts[key]} detections {what}.")
+    if counts["tied_tp_fp_pairs"]:
+        notes.append(f"{counts['tied_tp_fp_pairs']} pairs of a true and a false positive of one class share a score "
+                     "(summed over the thresholds): their order is the submission order (videos as listed, then "
+                     "each video's detections as listed), which the official argsort leaves unspecified, so its "
+                     "mAP on this file may differ run to run.")  # fmt: skip
     return notes
+
+
+def default_subset(data: Any, path: PathLike = "<ground truth>") -> tuple[str | None, list[str]]:
+    """The subset scored when none is asked for, and a note saying so.
+
+    A file whose videos name one subset or none: all of it (``None``). A file with several (ActivityNet's own
+    ``activity_net.v1-3.min.json``): ``validation``, the subset its official evaluator scores -- never all subsets
+    together, which mixes training videos into the numbers.
+
+    Raises:
+        DataError: Several subsets and none is ``validation`` (the message lists them; pick one with ``--subset``).
+    """
+    database = data.get("database") if isinstance(data, dict) else None
+    entries = database.values() if isinstance(database, dict) else ()
+    subsets = sorted({str(e["subset"]) for e in entries if isinstance(e, dict) and e.get("subset") is not None})
+    if len(subsets) <= 1:
+        return None, []
+    if "validation" not in subsets:
+        raise DataError(f"the ground truth holds the subsets {', '.join(subsets)} and none was chosen; pass "
+                        "--subset NAME (subset=NAME) to score one", path=path)  # fmt: skip
+    return "validation", [f"the ground truth holds the subsets {', '.join(subsets)}; only 'validation' is scored, "
+                          "as the official evaluator does (--subset picks another)."]  # fmt: skip
 
 
 def score_files(
@@ -423,13 +489,18 @@ def score_files(
         raise ValueError(f"unknown TAD protocol {protocol!r}; valid protocols: {', '.join(PROTOCOLS)}")
     dup_gt: list[str] = []
     dup_pred: list[str] = []
-    gt = ground_truth_from_obj(read_json(gt_path, duplicates=dup_gt), gt_path, subset=subset)
+    raw = read_json(gt_path, duplicates=dup_gt)
+    subset_notes: list[str] = []
+    if subset is None:
+        subset, subset_notes = default_subset(raw, gt_path)
+    gt = ground_truth_from_obj(raw, gt_path, subset=subset)
     if not gt.instances:
         where = f" with subset {subset!r}" if subset else ""
         raise DataError(f"no video{where} in the ground truth; check --subset (training / validation / testing)",
                         path=Path(gt_path))  # fmt: skip
     report = score(predictions_from_obj(read_json(pred_path, duplicates=dup_pred), pred_path), gt, protocol=protocol)
     report.counts.update(duplicate_gt=len(dup_gt), duplicate_pred=len(dup_pred))
+    report.notes.extend(subset_notes)
     for n, which, example in ((len(dup_gt), "ground-truth", dup_gt), (len(dup_pred), "prediction", dup_pred)):
         if n:
             report.notes.append(f"{n} keys appear more than once in the {which} file (e.g. {example[0]!r}); only "

@@ -53,7 +53,7 @@ def score(
     num = len(queries)
     hits = dict.fromkeys(THRESHOLDS, 0)
     iou_sum = 0.0
-    missing = empty = reversed_ = 0
+    missing = empty = reversed_ = zero_length = 0
     for q in queries:
         pred = known.get(q)
         if pred is None:
@@ -63,6 +63,7 @@ def score(
             empty += 1
             continue
         reversed_ += pred[0][0] > pred[0][1]
+        zero_length += pred[0][0] == pred[0][1]
         iou = iou_hull(pred[0], ground_truth[q])
         iou_sum += iou
         for t in THRESHOLDS:
@@ -70,7 +71,7 @@ def score(
     metrics = {f"R1@{t}": (hits[t] * 100 / num if num else 0.0) for t in THRESHOLDS}
     metrics["mIoU"] = iou_sum * 100 / num if num else 0.0
     counts = {"queries": num, "missing": missing, "empty": empty, "unknown": len(predictions) - len(known),
-              "reversed": reversed_}  # fmt: skip
+              "reversed": reversed_, "zero_length": zero_length}  # fmt: skip
     notes = []
     if missing:
         notes.append(
@@ -81,6 +82,8 @@ def score(
     if reversed_:
         notes.append(f"{reversed_} first predicted intervals are reversed (start > end) and score IoU 0, as in "
                      "TimeChat's eval_tvg.py.")  # fmt: skip
+    if zero_length:
+        notes.append(f"{zero_length} first predicted intervals have zero length (start == end) and score IoU 0.")
     if sample:
         notes.append("--sample: only the predicted queries are in the denominator, as TimeChat's --sample.")
     return ScoreReport("tvg", metrics, counts, notes)

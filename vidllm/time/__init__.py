@@ -8,7 +8,14 @@
 """
 
 from vidllm.time.highlights import parse_highlights, saliency_per_clip
-from vidllm.time.parse import find_intervals, parse_captions, parse_intervals, parse_time, tokens_to_digits
+from vidllm.time.parse import (
+    find_intervals,
+    interval_spans,
+    parse_captions,
+    parse_intervals,
+    parse_time,
+    tokens_to_digits,
+)
 from vidllm.time.ranked import parse_ranked_intervals
 from vidllm.time.schemes import SCHEMES, BinScheme, FrameScheme, TextScheme, TimeScheme, VTGLLMScheme, get_scheme
 
@@ -20,6 +27,7 @@ __all__ = [
     "TimeScheme",
     "VTGLLMScheme",
     "find_intervals",
+    "interval_spans",
     "get_scheme",
     "parse_captions",
     "parse_highlights",

@@ -218,6 +218,35 @@ def find_intervals(
     return text, found
 
 
+def interval_spans(
+    text: str, *, duration: float | None = None, fps: float | None = None, num_bins: int | None = None
+) -> list[tuple[float, float, int, int]]:
+    """Every usable interval of ``text`` as :func:`parse_intervals` reads it, with the characters that write it.
+
+    Returns:
+        ``[(start, end, begin, stop), ...]``: seconds as :func:`parse_intervals` gives them, and the span
+        ``text[begin:stop]`` of the original text (time tokens included) from the first value to the second, with
+        its unit when one is written (``2.5 - 7 seconds``).
+    """
+    if not isinstance(text, str):
+        return []
+    found = find_intervals(text, duration=duration, fps=fps, num_bins=num_bins)[1]
+    back = _original_positions(text, duration, num_bins)
+    return [(m.start, m.end, back[m.begin], back[m.stop]) for m in found if not math.isnan(m.start)]
+
+
+def _original_positions(text: str, duration: float | None, num_bins: int | None) -> list[int]:
+    """For each position of the token-normalised text (and its end), the position in ``text`` it comes from."""
+    back: list[int] = []
+    last = 0
+    for m in _TIME_TOKEN_RUN.finditer(text):
+        back.extend(range(last, m.start()))
+        back.extend([m.start()] * len(_run_to_number(m, duration, num_bins)))
+        last = m.end()
+    back.extend(range(last, len(text) + 1))
+    return back
+
+
 def parse_intervals(
     text: str,
     *,

@@ -9,7 +9,13 @@ from __future__ import annotations
 import importlib
 from collections.abc import Callable
 
-from vidllm.data.convert.common import Converted, ConvertOptions, read_durations, write_converted
+from vidllm.data.convert.common import (
+    Converted,
+    ConvertOptions,
+    grounding_annotations,
+    read_durations,
+    write_converted,
+)
 
 CONVERTERS: dict[str, str] = {
     "charades_sta": "vidllm.data.convert.charades_sta",  # charades_sta_{train,test}.txt: "vid s e##query"
@@ -21,6 +27,7 @@ CONVERTERS: dict[str, str] = {
     "charades_tad": "vidllm.data.convert.charades_tad",  # Charades_v1_{train,test}.csv (+ Charades_v1_classes.txt)
     "activitynet_tad": "vidllm.data.convert.activitynet_tad",  # activity_net.v1-3.min.json
     "ego4d_mq": "vidllm.data.convert.ego4d_mq",  # Ego4D moments_{train,val}.json
+    "tacos": "vidllm.data.convert.tacos",  # 2D-TAN's TACoS {train,val,test}.json (frames -> seconds)
 }
 
 
@@ -31,4 +38,12 @@ def get_converter(name: str) -> Callable[..., Converted]:
     return importlib.import_module(CONVERTERS[name]).convert
 
 
-__all__ = ["CONVERTERS", "ConvertOptions", "Converted", "get_converter", "read_durations", "write_converted"]
+__all__ = [
+    "CONVERTERS",
+    "ConvertOptions",
+    "Converted",
+    "get_converter",
+    "grounding_annotations",
+    "read_durations",
+    "write_converted",
+]

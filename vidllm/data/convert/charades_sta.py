@@ -10,8 +10,15 @@ from __future__ import annotations
 import math
 from collections.abc import Iterator
 
-from vidllm.data.convert.common import Converted, ConvertOptions, PromptPicker, check, infer_split, sentence
-from vidllm.data.records import Record, Targets
+from vidllm.data.convert.common import (
+    Converted,
+    ConvertOptions,
+    PromptPicker,
+    convert_moments,
+    moment_record,
+    sentence,
+)
+from vidllm.data.records import Record
 from vidllm.data.validate import LoadReport, Problem, skip_or_raise
 from vidllm.io import PathLike
 
@@ -47,31 +54,13 @@ def _records(path: PathLike, options: ConvertOptions, report: LoadReport) -> Ite
                                       "start/end"), report, strict=options.strict)  # fmt: skip
                 continue
             q = sentence(query)
-            yield (
-                index,
-                Record(
-                    video=options.video(vid),
-                    task="mr",
-                    prompt=picker("mr", q),
-                    targets=Targets(intervals=((start_s, end_s),)),
-                    duration=durations.get(vid),
-                    query=q,
-                    source=f"{path}:{index}",
-                    meta={"vid": vid, "caption": query.strip()},
-                ),
-            )
+            meta = {"vid": vid, "caption": query.strip()}
+            yield index, moment_record(picker, options.video(vid), q, (start_s, end_s), duration=durations.get(vid),
+                                       source=f"{path}:{index}", meta=meta)  # fmt: skip
 
 
 def convert(path: PathLike, options: ConvertOptions | None = None) -> Converted:
     """Convert a Charades-STA annotation file (see the module docstring)."""
-    options = options or ConvertOptions()
-    split = options.split or infer_split(path, "test")
-    report = LoadReport(str(path))
-    records = check(_records(path, options, report), report, options.strict)
-    annotations = []
-    for qid, r in enumerate(records):
-        r.meta["qid"] = qid
-        ((s, e),) = r.targets.intervals
-        annotations.append({"image_id": f"{r.meta['vid']}.mp4", "caption": r.meta["caption"], "timestamp": [s, e],
-                            "id": qid})  # fmt: skip
-    return Converted(NAME, split, records, {"tvg": {"annotations": annotations}}, report)
+    return convert_moments(
+        NAME, path, options, _records, lambda r: f"{r.meta['vid']}.mp4", lambda r: r.meta["caption"]
+    )

@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from vidllm.data.prompts import sample_prompt
-from vidllm.data.records import Record
+from vidllm.data.records import Record, Targets
 from vidllm.data.validate import LoadReport, Problem, check_records, log_report
 from vidllm.data.vtg_it import write_vtg_it
 from vidllm.io import DataError, PathLike, read_json, write_json, write_jsonl
@@ -224,3 +224,44 @@ def pure_cap(captions: list[str]) -> str:
     caption ``". "`` is therefore written ``", "``.
     """
     return ". ".join(sentence(c).replace(". ", ", ") for c in captions)
+
+
+def grounding_annotations(records: list[Record], image_id, caption, *, durations: bool = False) -> dict[str, Any]:
+    """The COCO-caption grounding GT of one-moment records (``vidllm score tvg``): ``id`` in record order.
+
+    Args:
+        records: Checked ``mr`` records with one target interval each (their ``meta["qid"]`` is set here).
+        image_id: Record -> the annotation's ``image_id``.
+        caption: Record -> the annotation's ``caption``.
+        durations: Also write each record's ``duration`` where it has one.
+    """
+    annotations = []
+    for qid, r in enumerate(records):
+        r.meta["qid"] = qid
+        ((s, e),) = r.targets.intervals
+        ann = {"image_id": image_id(r), "caption": caption(r), "timestamp": [s, e], "id": qid}
+        if durations and r.duration:
+            ann["duration"] = r.duration
+        annotations.append(ann)
+    return {"annotations": annotations}
+
+
+def moment_record(
+    picker: PromptPicker, video: str, query: str, interval: tuple[float, float], *, duration, source: str, meta: dict
+) -> Record:
+    """A one-moment grounding (``mr``) record: the question picked for ``query``, the moment as its target."""
+    return Record(video=video, task="mr", prompt=picker("mr", query), targets=Targets(intervals=(interval,)),
+                  duration=duration, query=query, source=source, meta=meta)  # fmt: skip
+
+
+def convert_moments(
+    name: str, path: PathLike, options: ConvertOptions | None, records, image_id, caption, *, durations: bool = False
+) -> Converted:
+    """A one-moment grounding converter's result: ``records(path, options, report)`` yields ``(index, record)``
+    pairs; the kept records and their COCO-caption ground truth (:func:`grounding_annotations`) are returned."""
+    options = options or ConvertOptions()
+    split = options.split or infer_split(path, "test")
+    report = LoadReport(str(path))
+    kept = check(records(path, options, report), report, options.strict)
+    gt = grounding_annotations(kept, image_id, caption, durations=durations)
+    return Converted(name, split, kept, {"tvg": gt}, report)

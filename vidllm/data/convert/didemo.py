@@ -15,7 +15,13 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterator
 
-from vidllm.data.convert.common import Converted, ConvertOptions, PromptPicker, check, infer_split, sentence
+from vidllm.data.convert.common import (
+    Converted,
+    ConvertOptions,
+    PromptPicker,
+    convert_moments,
+    sentence,
+)
 from vidllm.data.records import Record, Targets
 from vidllm.data.validate import LoadReport, Problem, skip_or_raise
 from vidllm.io import DataError, PathLike, read_json
@@ -77,13 +83,4 @@ def _records(path: PathLike, options: ConvertOptions, report: LoadReport) -> Ite
 
 def convert(path: PathLike, options: ConvertOptions | None = None) -> Converted:
     """Convert a DiDeMo annotation file (see the module docstring)."""
-    options = options or ConvertOptions()
-    split = options.split or infer_split(path, "test")
-    report = LoadReport(str(path))
-    records = check(_records(path, options, report), report, options.strict)
-    annotations = []
-    for qid, r in enumerate(records):
-        r.meta["qid"] = qid
-        ((s, e),) = r.targets.intervals
-        annotations.append({"image_id": r.meta["vid"], "caption": f"{r.query}.", "timestamp": [s, e], "id": qid})
-    return Converted(NAME, split, records, {"tvg": {"annotations": annotations}}, report)
+    return convert_moments(NAME, path, options, _records, lambda r: r.meta["vid"], lambda r: f"{r.query}.")
