@@ -1,6 +1,6 @@
-"""Decoding speed: sampled frames per second at 1 and 2 fps on a 5-minute 480p video.
+"""OMP_NUM_THREADS=1 python bench/decode.py [--repeats 3] [--fps 1 2] [--cache DIR] [--json OUT.json]
 
-    OMP_NUM_THREADS=1 python bench/decode.py [--repeats 3] [--fps 1 2] [--cache DIR] [--json OUT.json]
+Decoding speed: sampled frames per second at 1 and 2 fps on a 5-minute 480p video.
 
 Compares every installed vidllm backend (``read_frames``) with qwen-vl-utils' ``fetch_video`` (with each of its
 readers that is installed) on the same file in the same run, at the same output size (the size ``fetch_video``

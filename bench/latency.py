@@ -35,7 +35,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from decode import make_video  # noqa: E402
 from scale import attention_flops, fit, layer_params, text_model, vision_model, vision_step  # noqa: E402
-from shapes import SHAPES, TEXT_TOKENS, Shape, llm_tokens  # noqa: E402
+from shapes import ALL_SHAPES, TEXT_TOKENS, Shape, llm_tokens  # noqa: E402
 
 ANCHOR_S = 1.0
 MAX_PIXELS = 128 * 28 * 28
@@ -92,10 +92,10 @@ def step_seconds(model, cache_len: int, steps: int = 4) -> float:
     d = model.config.hidden_size
     cache = DynamicCache(config=model.config)
     with torch.no_grad():
-        model(inputs_embeds=torch.randn(1, cache_len, d), past_key_values=cache, use_cache=True)
+        model(inputs_embeds=torch.randn(1, cache_len, d), cache=cache, use_cache=True)
         t0 = time.perf_counter()
         for _ in range(steps):
-            model(inputs_embeds=torch.randn(1, 1, d), past_key_values=cache, use_cache=True)
+            model(inputs_embeds=torch.randn(1, 1, d), cache=cache, use_cache=True)
         return (time.perf_counter() - t0) / steps
 
 
@@ -115,7 +115,7 @@ def slots_seconds(shape: Shape, tokens: int) -> float:
 
 def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--model", default="qwen2.5-vl-7b", choices=list(SHAPES))
+    parser.add_argument("--model", default="qwen2.5-vl-7b", choices=list(ALL_SHAPES))
     parser.add_argument("--minutes", type=float, default=10.0)
     parser.add_argument("--fps", type=float, default=1.0)
     parser.add_argument("--new-tokens", type=int, default=32)
@@ -131,7 +131,7 @@ def main(argv: list[str] | None = None) -> dict:
     hf_logging.set_verbosity_error()
     torch.set_num_threads(int(os.environ.get("OMP_NUM_THREADS", "1")))
     torch.manual_seed(0)
-    shape = SHAPES[args.model]
+    shape = ALL_SHAPES[args.model]
     seconds = args.minutes * 60
     video = args.video or args.cache / f"480p30_{int(seconds)}s.mp4"
     if not video.is_file():

@@ -35,8 +35,9 @@ FIXTURES = REPO / "tests" / "fixtures" / "benchmarks"
 GOAL = 0.10
 
 
-def benchmark_records() -> dict[str, list]:
-    """Records per source, built from the fixture files (see the module docstring)."""
+def benchmark_records(names: list[str] | None = None) -> dict[str, list]:
+    """Records per source (all, or ``names`` and what they need), built from the fixture files (see the module
+    docstring)."""
     from vidllm.data import Record, Targets, eval_prompt
     from vidllm.data.load import read_records
     from vidllm.eval.benchmarks import get_benchmark, load_ground_truth
@@ -53,14 +54,16 @@ def benchmark_records() -> dict[str, list]:
     def prompt(task: str, e, dataset: str) -> str:
         return eval_prompt("timechat", task, query=e.query, dataset=dataset)
 
-    out["charades_sta"] = [
+    wanted = set(names or ["mix"])
+    wanted |= {"charades_sta", "qvhighlights", "youcook2", "vtg_it_style"} if "mix" in wanted else set()
+    out["charades_sta"] = [] if "charades_sta" not in wanted else [
         Record(video=f"{e.vid}.mp4", task="mr", prompt=prompt("mr", e, "Charades-STA"),
                targets=Targets(intervals=(tuple(map(float, e.record["timestamp"])),)), duration=ends[e.vid],
                query=e.query)
         for e in charades
     ]  # fmt: skip
     qvh = gt("qvhighlights", "qvhighlights/highlight_val_release.jsonl")
-    out["qvhighlights"] = [
+    out["qvhighlights"] = [] if "qvhighlights" not in wanted else [
         Record(video=f"{e.vid}.mp4", task="vhd", prompt=prompt("vhd", e, "QVHighlights"),
                targets=Targets(saliency=tuple((2.0 * c, float(np.mean(s))) for c, s in
                                               zip(e.record["relevant_clip_ids"], e.record["saliency_scores"]))),
@@ -68,7 +71,7 @@ def benchmark_records() -> dict[str, list]:
         for e in qvh
     ]  # fmt: skip
     yc2 = gt("youcook2", "youcook2/val.caption_coco_format.json")
-    out["youcook2"] = [
+    out["youcook2"] = [] if "youcook2" not in wanted else [
         Record(video=f"{e.vid}.mp4", task="dvc", prompt=prompt("dvc", e, "YouCook2"),
                targets=Targets(captions=tuple((float(s), float(t), c) for (s, t), c in
                                               zip(e.record["segments"], e.record["captions"]))),
@@ -114,8 +117,8 @@ def main(argv: list[str] | None = None) -> dict:
     from vidllm.time import get_scheme
 
     model, scheme = recipe_length_model(), get_scheme("text")
-    sources = benchmark_records()
-    names = args.sources or list(sources)
+    names = args.sources or ["charades_sta", "qvhighlights", "youcook2", "vtg_it_style", "mix"]
+    sources = benchmark_records(names)
     results: dict = {"length_model": model.__dict__, "goal": GOAL, "sources": {}}
     print("padded fraction of the positions per batch; baseline = random order (Trainer's default)")
     print(f"{'source':<14}{'n':>6}{'mean len':>10}{'min-max':>12}{'batch':>6}{'world':>6}{'random':>9}{'grouped':>9}"

@@ -42,7 +42,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from shapes import COMPRESSIONS, SHAPES, TEXT_TOKENS, Shape, llm_tokens  # noqa: E402
+from shapes import ALL_SHAPES, COMPRESSIONS, SHAPES, TEXT_TOKENS, Shape, llm_tokens  # noqa: E402
 
 FRAMES = (16, 32, 64, 96)
 GB = 1024**3
@@ -345,7 +345,7 @@ def run_gpu(shape: Shape, args) -> list[dict]:
 
 def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--models", nargs="+", default=list(SHAPES), choices=list(SHAPES))
+    parser.add_argument("--models", nargs="+", default=list(SHAPES), choices=list(ALL_SHAPES))
     parser.add_argument("--tokens", type=int, nargs="+", default=[64, 256], help="measured sequence lengths")
     parser.add_argument("--vision-blocks", type=int, default=2, help="vision blocks run on the CPU")
     parser.add_argument("--gpu", action="store_true", help="the full models on CUDA (bf16)")
@@ -366,11 +366,11 @@ def main(argv: list[str] | None = None) -> dict:
             parser.error("--gpu needs a CUDA device")
         results["device"] = torch.cuda.get_device_name()
         for name in args.models:
-            results["models"][name] = {"gpu_cells": run_gpu(SHAPES[name], args)}
+            results["models"][name] = {"gpu_cells": run_gpu(ALL_SHAPES[name], args)}
     else:
         results["device"] = "cpu"
         for name in args.models:
-            shape = SHAPES[name]
+            shape = ALL_SHAPES[name]
             t0 = time.perf_counter()
             m = measure_cpu(shape, sorted(args.tokens), args)
             cells = extrapolate(shape, m)

@@ -1,4 +1,4 @@
-"""python -c "import bench.shapes as s; print(list(s.SHAPES))"
+"""python bench/shapes.py
 
 Published architecture sizes of the video LLMs the scale, latency and loader benchmarks build with random weights (no
 download). Each value is copied from the model's ``config.json`` on the Hugging Face Hub, named in ``source``:
@@ -215,3 +215,26 @@ def llm_tokens(shape: Shape, frames: int, compression: str) -> int:
     else:
         visual = groups * spec[1]
     return visual + TEXT_TOKENS
+
+
+SMOKE = Shape(
+    name="smoke (not a model)",
+    family="qwen2_5_vl",
+    source="tests/bench only: a tiny Qwen2.5-VL shape that runs the benchmarks' code paths in seconds",
+    text={"hidden_size": 64, "intermediate_size": 128, "num_hidden_layers": 2, "num_attention_heads": 2,
+          "num_key_value_heads": 1, "vocab_size": 512, "rms_norm_eps": 1e-6, "tie_word_embeddings": False,
+          "rope_parameters": {"rope_type": "default", "rope_theta": 10000.0, "mrope_section": [4, 6, 6]}},
+    vision={**QWEN25_VISION, "depth": 2, "hidden_size": 32, "intermediate_size": 64, "num_heads": 2,
+            "out_hidden_size": 64, "fullatt_block_indexes": [1]},
+    frame=(56, 112), frames_per_group=2, tokens_per_group=8, patches_per_group=32,
+)  # fmt: skip
+"""The smoke tests' shape (``--models smoke``); never part of a reported table."""
+
+ALL_SHAPES = {**SHAPES, "smoke": SMOKE}
+"""Every shape a benchmark accepts by name."""
+
+
+if __name__ == "__main__":
+    for key, s in SHAPES.items():
+        row = ", ".join(f"{f} frames: {llm_tokens(s, f, 'none')}" for f in (16, 32, 64, 96))
+        print(f"{key:<15} {s.layers} layers, d={s.text['hidden_size']}, LLM tokens (stock) {row}  [{s.source}]")
