@@ -23,8 +23,8 @@ cells have the same tokens and memory model and "not measured" time.
 
 **GPU (``--gpu``, written, not run here):** the full model in bf16 on one CUDA device (LLM: all layers, vision: all
 blocks), forward + backward of the LLM with the vision tower's features computed without gradient, per grid cell:
-time (best of ``--repeats``), tokens/s, samples/s and ``torch.cuda.max_memory_allocated``; out-of-memory cells are
-recorded as such.
+time (best of ``--repeats``), tokens/s, samples/s and ``torch.cuda.max_memory_allocated`` (the embedding table,
+output layer and logits are not in it: the LLM is fed ``inputs_embeds``); out-of-memory cells are recorded as such.
 
 Baselines of the ratios: the same model at the same frames without compression / without checkpointing.
 """
@@ -301,9 +301,12 @@ def run_gpu(shape: Shape, args) -> list[dict]:
 
     results = []
     attns = ["sdpa"] + (["flash_attention_2"] if importlib.util.find_spec("flash_attn") else [])
-    vision = vision_model(shape).to("cuda", torch.bfloat16).eval()
+    torch.set_default_dtype(torch.bfloat16)  # built on the device in bf16: no fp32 copy in host memory
+    with torch.device("cuda"):
+        vision = vision_model(shape).eval()
     for attn in attns:
-        llm = text_model(shape, shape.layers, attn=attn, dtype=torch.bfloat16).to("cuda")
+        with torch.device("cuda"):
+            llm = text_model(shape, shape.layers, attn=attn)
         for frames in FRAMES:
             groups = -(-frames // shape.frames_per_group)
             for comp in COMPRESSIONS:
