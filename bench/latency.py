@@ -17,7 +17,9 @@ Reduced form on the CPU (every stage but decoding is extrapolated from measured 
 * **generate**: one decoder layer timed on single-token steps over a KV cache; per-step time plus the attention
   over the real cache length at the measured rate, x the depth, plus the output layer, x ``--new-tokens``.
 
-The FLOPs column is arithmetic (hardware-free): it says which stage dominates on any accelerator, where decoding is
+Times are CPU seconds of this process (``time.process_time``; one thread, the decoder too), which other jobs on a
+shared machine inflate far less than wall time. The FLOPs column is arithmetic (hardware-free): it says which stage
+dominates on any accelerator, where decoding is
 not FLOPs. Baseline of the ratios: the stock layout.
 """
 
@@ -68,9 +70,9 @@ def decode_seconds(path: Path, fps: float) -> tuple[float, int]:
     """Seconds of ``read_frames`` at ``fps`` (the recipe's pixel budget) and the frames it returned."""
     from vidllm.video import read_frames
 
-    t0 = time.perf_counter()
-    video = read_frames(path, fps=fps, max_pixels=MAX_PIXELS, size_multiple=28)
-    return time.perf_counter() - t0, len(video.frames)
+    t0 = time.process_time()
+    video = read_frames(path, fps=fps, max_pixels=MAX_PIXELS, size_multiple=28, threads=1)
+    return time.process_time() - t0, len(video.frames)
 
 
 def prefill_seconds(model, tokens: int) -> float:
@@ -79,9 +81,9 @@ def prefill_seconds(model, tokens: int) -> float:
 
     x = torch.randn(1, tokens, model.config.hidden_size)
     with torch.no_grad():
-        t0 = time.perf_counter()
+        t0 = time.process_time()
         model(inputs_embeds=x, use_cache=False)
-        return time.perf_counter() - t0
+        return time.process_time() - t0
 
 
 def step_seconds(model, cache_len: int, steps: int = 4) -> float:
@@ -93,10 +95,10 @@ def step_seconds(model, cache_len: int, steps: int = 4) -> float:
     cache = DynamicCache(config=model.config)
     with torch.no_grad():
         model(inputs_embeds=torch.randn(1, cache_len, d), cache=cache, use_cache=True)
-        t0 = time.perf_counter()
+        t0 = time.process_time()
         for _ in range(steps):
             model(inputs_embeds=torch.randn(1, 1, d), cache=cache, use_cache=True)
-        return (time.perf_counter() - t0) / steps
+        return (time.process_time() - t0) / steps
 
 
 def slots_seconds(shape: Shape, tokens: int) -> float:
@@ -108,9 +110,9 @@ def slots_seconds(shape: Shape, tokens: int) -> float:
     module = SlotCompressor(shape.text["hidden_size"], 256).eval()
     x = torch.randn(1, tokens, shape.text["hidden_size"])
     with torch.no_grad():
-        t0 = time.perf_counter()
+        t0 = time.process_time()
         module(x)
-        return time.perf_counter() - t0
+        return time.process_time() - t0
 
 
 def main(argv: list[str] | None = None) -> dict:

@@ -18,8 +18,9 @@ per layer is the measured linear fit (SDPA and flash-attn keep no L x L matrix) 
 layer keeps only its input (bf16), and one layer's activations exist during its recomputation. Peak memory per GPU
 (LoRA-style, one GPU, no ZeRO): bf16 weights + activations + fp32 logits (twice, loss) -- optimizer state is left
 out. "Largest frames in 80 / 141 GB" searches that model in 16-frame steps. CPU seconds are not GPU seconds: the
-CPU figures are for ratios (checkpointing, compression), not for GPU planning. flash-attn runs only on CUDA: its
-cells have the same tokens and memory model and "not measured" time.
+CPU figures are for ratios (checkpointing, compression), not for GPU planning. CPU times are the process's CPU
+seconds (``time.process_time``, one thread), which other jobs on a shared machine inflate far less than wall time.
+flash-attn runs only on CUDA: its cells have the same tokens and memory model and "not measured" time.
 
 **GPU (``--gpu``, written, not run here):** the full model in bf16 on one CUDA device (LLM: all layers, vision: all
 blocks), forward + backward of the LLM with the vision tower's features computed without gradient, per grid cell:
@@ -158,12 +159,12 @@ def layer_step(model, tokens: int, *, checkpointing: bool) -> dict:
     set_checkpointing(model, checkpointing)
     x = torch.randn(1, tokens, d, requires_grad=True)
     saved = SavedBytes(model)
-    t0 = time.perf_counter()
+    t0 = time.process_time()
     with saved.hooks():
         out = model(inputs_embeds=x, use_cache=False).last_hidden_state
-    t1 = time.perf_counter()
+    t1 = time.process_time()
     out.float().pow(2).mean().backward()
-    t2 = time.perf_counter()
+    t2 = time.process_time()
     model.zero_grad(set_to_none=True)
     return {"tokens": tokens, "forward_s": t1 - t0, "total_s": t2 - t0, "saved_bytes": saved.bytes}
 
@@ -175,9 +176,9 @@ def vision_step(model, shape: Shape, groups: int) -> float:
     inputs = vision_inputs(shape, groups)
     model.eval()
     with torch.no_grad():
-        t0 = time.perf_counter()
+        t0 = time.process_time()
         model(**inputs)
-        return time.perf_counter() - t0
+        return time.process_time() - t0
 
 
 def layer_params(shape: Shape) -> tuple[int, int]:
