@@ -74,49 +74,45 @@ QWEN25_VISION = {
     "tokens_per_second": 2,
 }
 
+
+def qwen2_5_vl(size: str, **text: Any) -> Shape:
+    """A Qwen2.5-VL size: ``text`` holds its language model's values; the vision tower (but its output width), the
+    RoPE settings and the frame layout are the same in every size."""
+    rope = {"rope_type": "default", "rope_theta": 1000000.0, "mrope_section": [16, 24, 24]}
+    return Shape(
+        name=f"Qwen2.5-VL-{size}-Instruct",
+        family="qwen2_5_vl",
+        source=f"https://huggingface.co/Qwen/Qwen2.5-VL-{size}-Instruct/blob/main/config.json",
+        text={**text, "rms_norm_eps": 1e-6, "rope_parameters": rope},
+        vision={**QWEN25_VISION, "out_hidden_size": text["hidden_size"]},
+        frame=(224, 448),
+        frames_per_group=2,
+        tokens_per_group=128,
+        patches_per_group=512,
+    )
+
+
 SHAPES: dict[str, Shape] = {
-    "qwen2.5-vl-7b": Shape(
-        name="Qwen2.5-VL-7B-Instruct",
-        family="qwen2_5_vl",
-        source="https://huggingface.co/Qwen/Qwen2.5-VL-7B-Instruct/blob/main/config.json",
-        text={
-            "hidden_size": 3584,
-            "intermediate_size": 18944,
-            "num_hidden_layers": 28,
-            "num_attention_heads": 28,
-            "num_key_value_heads": 4,
-            "vocab_size": 152064,
-            "rms_norm_eps": 1e-6,
-            "tie_word_embeddings": False,
-            "rope_parameters": {"rope_type": "default", "rope_theta": 1000000.0, "mrope_section": [16, 24, 24]},
-        },
-        vision={**QWEN25_VISION, "out_hidden_size": 3584},
-        frame=(224, 448),
-        frames_per_group=2,
-        tokens_per_group=128,
-        patches_per_group=512,
-    ),  # fmt: skip
-    "qwen2.5-vl-3b": Shape(
-        name="Qwen2.5-VL-3B-Instruct",
-        family="qwen2_5_vl",
-        source="https://huggingface.co/Qwen/Qwen2.5-VL-3B-Instruct/blob/main/config.json",
-        text={
-            "hidden_size": 2048,
-            "intermediate_size": 11008,
-            "num_hidden_layers": 36,
-            "num_attention_heads": 16,
-            "num_key_value_heads": 2,
-            "vocab_size": 151936,
-            "rms_norm_eps": 1e-6,
-            "tie_word_embeddings": True,
-            "rope_parameters": {"rope_type": "default", "rope_theta": 1000000.0, "mrope_section": [16, 24, 24]},
-        },
-        vision={**QWEN25_VISION, "out_hidden_size": 2048},
-        frame=(224, 448),
-        frames_per_group=2,
-        tokens_per_group=128,
-        patches_per_group=512,
-    ),  # fmt: skip
+    "qwen2.5-vl-7b": qwen2_5_vl(
+        "7B",
+        hidden_size=3584,
+        intermediate_size=18944,
+        num_hidden_layers=28,
+        num_attention_heads=28,
+        num_key_value_heads=4,
+        vocab_size=152064,
+        tie_word_embeddings=False,
+    ),
+    "qwen2.5-vl-3b": qwen2_5_vl(
+        "3B",
+        hidden_size=2048,
+        intermediate_size=11008,
+        num_hidden_layers=36,
+        num_attention_heads=16,
+        num_key_value_heads=2,
+        vocab_size=151936,
+        tie_word_embeddings=True,
+    ),
     "qwen3-vl-8b": Shape(
         name="Qwen3-VL-8B-Instruct",
         family="qwen3_vl",
