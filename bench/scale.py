@@ -296,52 +296,73 @@ def largest_frames(shape: Shape, m: dict, budget_gb: float, comp: str, gc: bool,
 # --------------------------------------------------------------------------------------------------------- the GPU
 
 
-def run_gpu(shape: Shape, args) -> list[dict]:
-    """The full model in bf16 on CUDA, every grid cell measured (written for a GPU machine; not run on the CPU)."""
+def run_gpu(shape: Shape, args, device: str = "cuda") -> list[dict]:
+    """The full model in bf16 on ``device``, every grid cell measured (written for a GPU machine; the smoke test runs
+    it on the CPU with the smoke shape). Weight gradients are computed (2 bytes per parameter in the peak)."""
     import torch
 
+    cuda = device.startswith("cuda")
+
+    def sync() -> None:
+        if cuda:
+            torch.cuda.synchronize()
+
     results = []
-    attns = ["sdpa"] + (["flash_attention_2"] if importlib.util.find_spec("flash_attn") else [])
+    attns = ["sdpa"] + (["flash_attention_2"] if cuda and importlib.util.find_spec("flash_attn") else [])
+    old_dtype = torch.get_default_dtype()
     torch.set_default_dtype(torch.bfloat16)  # built on the device in bf16: no fp32 copy in host memory
-    with torch.device("cuda"):
-        vision = vision_model(shape).eval()
-    for attn in attns:
-        with torch.device("cuda"):
-            llm = text_model(shape, shape.layers, attn=attn)
-        for frames in FRAMES:
-            groups = -(-frames // shape.frames_per_group)
-            for comp in COMPRESSIONS:
-                L = llm_tokens(shape, frames, comp)
-                for gc in (False, True):
-                    cell = {"model": shape.name, "frames": frames, "compression": comp, "attention": attn,
-                            "checkpointing": gc, "llm_tokens": L}  # fmt: skip
-                    try:
-                        best = math.inf
-                        for _ in range(args.repeats):
-                            torch.cuda.reset_peak_memory_stats()
-                            torch.cuda.synchronize()
-                            t0 = time.perf_counter()
-                            with torch.no_grad():
-                                vision(**vision_inputs(shape, groups, "cuda", torch.bfloat16))
-                            llm.train()
-                            set_checkpointing(llm, gc)
-                            x = torch.randn(1, L, shape.text["hidden_size"], device="cuda", dtype=torch.bfloat16,
-                                            requires_grad=True)  # fmt: skip
-                            out = llm(inputs_embeds=x, use_cache=False).last_hidden_state
-                            out.float().pow(2).mean().backward()
-                            llm.zero_grad(set_to_none=True)
-                            torch.cuda.synchronize()
-                            best = min(best, time.perf_counter() - t0)
-                        cell.update(seconds=best, tokens_per_s=L / best, samples_per_s=1 / best,
-                                    peak_gb=torch.cuda.max_memory_allocated() / GB)  # fmt: skip
-                    except torch.cuda.OutOfMemoryError:
-                        cell.update(seconds=None, peak_gb=None, error="out of memory")
-                        torch.cuda.empty_cache()
-                    results.append(cell)
-                    print(json.dumps(cell), flush=True)
-        del llm
-        torch.cuda.empty_cache()
+    try:
+        with torch.device(device):
+            vision = vision_model(shape).eval()
+        for attn in attns:
+            with torch.device(device):
+                llm = text_model(shape, shape.layers, attn=attn)
+            for frames in args.frames:
+                groups = -(-frames // shape.frames_per_group)
+                for comp in COMPRESSIONS:
+                    for gc in (False, True):
+                        cell = {"model": shape.name, "frames": frames, "compression": comp, "attention": attn,
+                                "checkpointing": gc, "llm_tokens": llm_tokens(shape, frames, comp)}  # fmt: skip
+                        try:
+                            cell.update(gpu_cell(shape, vision, llm, groups, cell["llm_tokens"], gc, args.repeats,
+                                                 device, sync))  # fmt: skip
+                        except torch.cuda.OutOfMemoryError:
+                            cell.update(seconds=None, peak_gb=None, error="out of memory")
+                            torch.cuda.empty_cache()
+                        results.append(cell)
+                        print(json.dumps(cell), flush=True)
+            del llm
+            if cuda:
+                torch.cuda.empty_cache()
+    finally:
+        torch.set_default_dtype(old_dtype)
     return results
+
+
+def gpu_cell(shape: Shape, vision, llm, groups: int, tokens: int, gc: bool, repeats: int, device: str, sync) -> dict:
+    """Best-of-``repeats`` seconds of one sample (vision tower without gradient, LLM forward + backward) and the
+    peak allocated memory."""
+    import torch
+
+    cuda = device.startswith("cuda")
+    best = math.inf
+    for _ in range(repeats):
+        if cuda:
+            torch.cuda.reset_peak_memory_stats()
+        sync()
+        t0 = time.perf_counter()
+        with torch.no_grad():
+            vision(**vision_inputs(shape, groups, device, torch.bfloat16))
+        llm.train()
+        set_checkpointing(llm, gc)
+        x = torch.randn(1, tokens, shape.text["hidden_size"], device=device, dtype=torch.bfloat16, requires_grad=True)
+        out = llm(inputs_embeds=x, use_cache=False).last_hidden_state
+        out.float().pow(2).mean().backward()
+        llm.zero_grad(set_to_none=True)
+        sync()
+        best = min(best, time.perf_counter() - t0)
+    peak = torch.cuda.max_memory_allocated() / GB if cuda else None
+    return {"seconds": best, "tokens_per_s": tokens / best, "samples_per_s": 1 / best, "peak_gb": peak}
 
 
 # ------------------------------------------------------------------------------------------------------------ main
@@ -353,6 +374,8 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--tokens", type=int, nargs="+", default=[64, 256], help="measured sequence lengths")
     parser.add_argument("--vision-blocks", type=int, default=2, help="vision blocks run on the CPU")
     parser.add_argument("--gpu", action="store_true", help="the full models on CUDA (bf16)")
+    parser.add_argument("--device", default="cuda", help="device of --gpu (cpu: the smoke test of the GPU path)")
+    parser.add_argument("--frames", type=int, nargs="+", default=list(FRAMES), help="frame counts of --gpu")
     parser.add_argument("--repeats", type=int, default=2)
     parser.add_argument("--json", type=Path, default=None)
     args = parser.parse_args(argv)
@@ -366,11 +389,11 @@ def main(argv: list[str] | None = None) -> dict:
                      "flash_attn_importable": importlib.util.find_spec("flash_attn") is not None,
                      "models": {}}  # fmt: skip
     if args.gpu:
-        if not torch.cuda.is_available():
+        if args.device.startswith("cuda") and not torch.cuda.is_available():
             parser.error("--gpu needs a CUDA device")
-        results["device"] = torch.cuda.get_device_name()
+        results["device"] = torch.cuda.get_device_name() if args.device.startswith("cuda") else args.device
         for name in args.models:
-            results["models"][name] = {"gpu_cells": run_gpu(ALL_SHAPES[name], args)}
+            results["models"][name] = {"gpu_cells": run_gpu(ALL_SHAPES[name], args, args.device)}
     else:
         results["device"] = "cpu"
         for name in args.models:

@@ -69,3 +69,14 @@ def test_loader(tmp_path):
                                   "--cache", str(tmp_path), "--json", str(out)])  # fmt: skip
     assert len(result["runs"]) == 2 and all(r["samples_per_s"] > 0 for r in result["runs"])
     assert json.loads(out.read_text())["workers_needed"]
+
+
+def test_scale_gpu_path_runs_on_the_cpu(tmp_path):
+    """The --gpu code (full model in bf16, every cell) on the CPU with the smoke shape, so it is not first run on a
+    GPU machine."""
+    out = tmp_path / "gpu.json"
+    result = load("scale").main(["--gpu", "--device", "cpu", "--models", "smoke", "--frames", "4", "--repeats", "1",
+                                 "--json", str(out)])  # fmt: skip
+    cells = result["models"]["smoke"]["gpu_cells"]
+    assert len(cells) == 3 * 2 and all(c["seconds"] > 0 for c in cells)
+    assert json.loads(out.read_text())["device"] == "cpu"
