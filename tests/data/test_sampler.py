@@ -4,6 +4,7 @@ shards across ranks (as accelerate hands them out), less padding than a random o
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from torch.utils.data import BatchSampler
@@ -96,3 +97,28 @@ def test_estimate_length():
     assert estimate_length(long, LengthModel(max_length=1000)) == 1000
     assert estimate_length(short.replace(video=""), model) < 30
     assert text_tokens("0012.5 ab") == 5 + 1
+
+
+def test_trainer_uses_the_grouped_sampler_only_where_it_applies():
+    """VidllmTrainer groups with data.group_by_length, shuffling and batches of 2+; groups are batch x processes."""
+    from types import SimpleNamespace
+
+    from vidllm.train.trainer import VidllmTrainer
+
+    class Data:
+        def __len__(self):
+            return 12
+
+        def lengths(self):
+            return list(range(12))
+
+    def trainer(batch=2, world=3, **data):
+        cfg = SimpleNamespace(data=SimpleNamespace(**{"group_by_length": True, "shuffle": True, **data}))
+        args = SimpleNamespace(per_device_train_batch_size=batch, world_size=world, data_seed=None, seed=5)
+        return SimpleNamespace(train_config=cfg, args=args, train_dataset=Data())
+
+    sampler = VidllmTrainer._get_train_sampler(trainer())
+    assert isinstance(sampler, LengthGroupedSampler) and sampler.group == 6 and sampler.seed == 5
+    for off in (trainer(batch=1), trainer(shuffle=False), trainer(group_by_length=False)):
+        with pytest.raises(TypeError, match="super"):  # the fake is no Trainer: reaching Trainer's sampler raises
+            VidllmTrainer._get_train_sampler(off)
