@@ -1,6 +1,6 @@
-"""Decoding speed: sampled frames per second at 1 and 2 fps on a 5-minute 480p video.
+"""OMP_NUM_THREADS=1 python bench/decode.py [--repeats 3] [--fps 1 2] [--cache DIR] [--json OUT.json]
 
-    OMP_NUM_THREADS=1 python bench/decode.py [--repeats 3] [--fps 1 2] [--cache DIR] [--json OUT.json]
+Decoding speed: sampled frames per second at 1 and 2 fps on a 5-minute 480p video.
 
 Compares every installed vidllm backend (``read_frames``) with qwen-vl-utils' ``fetch_video`` (with each of its
 readers that is installed) on the same file in the same run, at the same output size (the size ``fetch_video``
@@ -42,27 +42,30 @@ def default_cache() -> Path:
     return Path(base) / "vidllm" / "bench"
 
 
-def make_video(path: Path) -> Path:
-    """Encode the 5-minute 480p test video (moving gradients, bands and a square: real motion, real B-frames)."""
+def make_video(
+    path: Path, seconds: float = SECONDS, *, fps: int = FPS, height: int = HEIGHT, width: int = WIDTH
+) -> Path:
+    """Encode a test video, by default the 5-minute 480p one (moving gradients, bands and a square: real motion,
+    real B-frames; H.264, 2-s GOPs). Also used by ``bench/latency.py`` and ``bench/loader.py``."""
     import av
     from tqdm import tqdm
 
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".part")
-    yy, xx = np.mgrid[0:HEIGHT, 0:WIDTH]
+    yy, xx = np.mgrid[0:height, 0:width]
     waves = (np.sin(xx / 37.0) * np.cos(yy / 23.0) * 60 + 128).astype(np.uint8)
     ramp = (yy % 256).astype(np.uint8)
     bands = ((xx // 8 * 8) % 256).astype(np.uint8)
-    img = np.empty((HEIGHT, WIDTH, 3), np.uint8)
+    img = np.empty((height, width, 3), np.uint8)
     with av.open(str(tmp), "w", format="mp4") as container:
-        stream = container.add_stream("libx264", rate=FPS)
-        stream.width, stream.height, stream.pix_fmt = WIDTH, HEIGHT, "yuv420p"
-        stream.options = {"preset": "veryfast", "crf": "26", "g": str(2 * FPS)}
-        for i in tqdm(range(FPS * SECONDS), desc=f"generating {path.name}", unit="frame"):
+        stream = container.add_stream("libx264", rate=fps)
+        stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
+        stream.options = {"preset": "veryfast", "crf": "26", "g": str(2 * fps)}
+        for i in tqdm(range(int(fps * seconds)), desc=f"generating {path.name}", unit="frame"):
             img[..., 0] = np.roll(waves, 3 * i, axis=1)
             np.add(ramp, np.uint8((2 * i) % 256), out=img[..., 1])
             img[..., 2] = np.roll(bands, -5 * i, axis=1)
-            y0, x0 = (i * 3) % (HEIGHT - 60), (i * 7) % (WIDTH - 60)
+            y0, x0 = (i * 3) % (height - 60), (i * 7) % (width - 60)
             img[y0 : y0 + 60, x0 : x0 + 60] = (i * 13) % 256
             for packet in stream.encode(av.VideoFrame.from_ndarray(img, format="rgb24")):
                 container.mux(packet)

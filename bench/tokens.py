@@ -1,6 +1,6 @@
-"""LLM tokens and memory of a 10-minute video, with and without slot compression.
+"""OMP_NUM_THREADS=1 .venv/bin/python bench/tokens.py
 
-    OMP_NUM_THREADS=1 .venv/bin/python bench/tokens.py
+LLM tokens and memory of a 10-minute video, with and without slot compression.
 
 Part 1 measures the tiny Qwen2.5-VL of :mod:`vidllm.models.tiny` (16x16 frames, 4 LLM tokens per 2-frame group): for a
 10-minute video sampled at 1 and 2 fps, the prompt length, the activation memory autograd keeps for the backward

@@ -1,7 +1,8 @@
-"""Training-step speed and peak memory of the recipe: frames x compression x gradient checkpointing x processes.
+"""OMP_NUM_THREADS=1 .venv/bin/python bench/train_step.py [--frames 16 32 64] [--steps 8] [--procs 1 2] [--json F]
 
-    OMP_NUM_THREADS=1 .venv/bin/python bench/train_step.py [--frames 16 32 64] [--steps 8] [--warmup 3]
-        [--family qwen2_5_vl] [--model PATH] [--frame-size 32] [--procs 1 2] [--json OUT.json]
+(More options: ``--warmup 3 --family qwen2_5_vl --model PATH --frame-size 32``.)
+
+Training-step speed and peak memory of the recipe: frames x compression x gradient checkpointing x processes.
 
 Each setting runs the real recipe (``vidllm.train.recipe``: HF Trainer, LoRA with time tokens and the time embedding)
 in fresh processes -- one, or two under ``torchrun`` (DDP) -- on samples built once and cached, so the numbers are the

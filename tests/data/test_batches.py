@@ -199,3 +199,15 @@ def test_thin_clip_keeps_the_rate_on_a_grid():
     clip = Clip(np.zeros((8, 4, 4, 3), np.uint8), np.arange(8) / 2.0, 2.0, 4.0)
     thinned = thin_clip(clip, 4, uniform_grid=True)
     assert thinned.sample_fps == 1.0 and thinned.timestamps.tolist() == [0.0, 1.0, 2.0, 3.0]
+
+
+def test_estimated_lengths_track_the_real_ones(adapter, toy):
+    """The length-grouped sampler's estimates (no video read) use the processor's token sizes and land near the real
+    lengths (the tiny tokenizer's small vocabulary writes more tokens per character than Qwen's)."""
+    records, videos = toy
+    ds = dataset(adapter, records[:3], videos)
+    estimates = ds.lengths()
+    real = [ds[i]["input_ids"].shape[-1] for i in range(3)]
+    assert ds.length_model().tokens_per_group == 4 and ds.length_model().frames_per_group == 2
+    for est, got in zip(estimates, real):
+        assert abs(est - got) <= 0.5 * got, (estimates, real)

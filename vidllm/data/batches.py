@@ -35,6 +35,7 @@ import torch
 
 from vidllm.data.messages import to_messages
 from vidllm.data.records import Record
+from vidllm.data.sampler import LengthModel, estimate_length
 from vidllm.models.inputs import CONCAT_KEYS, IGNORE_INDEX
 from vidllm.video import VideoDecodeError, read_frames
 
@@ -200,6 +201,23 @@ class VideoInstructionDataset(torch.utils.data.Dataset):
 
     def __len__(self) -> int:
         return len(self.records)
+
+    def length_model(self) -> LengthModel:
+        """Sampling and token sizes of this dataset's samples, for :func:`~vidllm.data.sampler.estimate_length`."""
+        vp = getattr(self.adapter.processor, "video_processor", None)
+        side = getattr(vp, "patch_size", 14) * getattr(vp, "merge_size", 2)
+        pixels = self.sampling.max_pixels or getattr(vp, "max_pixels", None) or 128 * side * side
+        s = self.sampling
+        return LengthModel(fps=s.fps, num_frames=s.num_frames, max_frames=s.max_frames,
+                           frames_per_group=getattr(vp, "temporal_patch_size", 1) or 1,
+                           tokens_per_group=max(1, pixels // (side * side)), max_length=self.max_length)  # fmt: skip
+
+    def lengths(self) -> list[int]:
+        """Estimated tokens of every record's sample (no video is read), for length-grouped batching."""
+        model = self.length_model()
+        time_cfg = self.adapter.config.time
+        scheme = time_cfg.make_scheme(fps=model.fps) if time_cfg.scheme != "bins" else None
+        return [estimate_length(self.records[i], model, scheme) for i in range(len(self.records))]
 
     def __getitem__(self, index: int) -> dict[str, Any]:
         """The sample of record ``index``, or of the next usable record (with ``num_skipped`` saying how many).

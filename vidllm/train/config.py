@@ -56,6 +56,8 @@ class DataConfig:
         video_backend: Decoder of :func:`vidllm.video.read_frames`.
         num_workers: Data-loader worker processes per rank.
         shuffle: Shuffle the records each epoch (seeded; ``false`` keeps file order).
+        group_by_length: Batch records of similar estimated length together (:mod:`vidllm.data.sampler`), which
+            leaves each sample's loss unchanged and cuts the padding; used when shuffling with batches of 2 or more.
         max_consecutive_failures: After this many unusable records in a row the run stops with the last reason
             (a wrong ``video_root`` should not silently skip the whole data set).
         mix: Sampling weights per task (``{mr: 1, tad: 1}``) or, with ``mix_by: file``, per file of ``files``; each
@@ -84,6 +86,7 @@ class DataConfig:
     video_backend: str = field(default="auto", metadata={"help": "video decoder", "choices": list(VIDEO_BACKENDS)})
     num_workers: int = field(default=4, metadata={"help": "data-loader workers per rank"})
     shuffle: bool = field(default=True, metadata={"help": "shuffle the records each epoch"})
+    group_by_length: bool = field(default=True, metadata={"help": "batch records of similar length together"})
     max_consecutive_failures: int = field(default=64, metadata={"help": "unusable records in a row before stopping"})
     mix: dict[str, float] | None = field(default=None, metadata={"help": "sampling weights per task or file"})
     mix_by: str = field(default="task", metadata={"help": "what data.mix weights", "choices": ["task", "file"]})

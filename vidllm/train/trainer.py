@@ -9,6 +9,8 @@ Overridden, each for one reason:
   (through :func:`answer_token_loss`) averages the loss over every answer token of the global batch -- all ranks
   and accumulation steps -- so a run on 8 GPUs computes what one process computes on the same samples. (Qwen-VL
   models declare ``accepts_loss_kwargs = False``, which would otherwise average per-rank means.)
+* :meth:`VidllmTrainer._get_train_sampler` -- length-grouped batches (``data.group_by_length``,
+  :mod:`vidllm.data.sampler`), from lengths estimated without decoding a video.
 * :meth:`VidllmTrainer.log` -- adds ``skipped_samples``, summed over ranks, to each log line.
 * :meth:`VidllmTrainer.evaluate` -- with an ``evaluation:`` section, grounding metrics of the evaluation runner on a
   held-out file (:mod:`vidllm.train.grounding_eval`) instead of a loss over an eval dataset.
@@ -180,6 +182,20 @@ class VidllmTrainer(Trainer):
                 )
         self.optimizer = optimizer_cls(groups, **optimizer_kwargs)
         return self.optimizer
+
+    def _get_train_sampler(self, train_dataset=None):
+        """Length-grouped order when ``data.group_by_length`` applies (shuffled, batches of 2+); else Trainer's."""
+        dataset = train_dataset if train_dataset is not None else self.train_dataset
+        data = getattr(self.train_config, "data", None)
+        batch = self.args.per_device_train_batch_size
+        if data is None or not (data.group_by_length and data.shuffle and batch > 1 and hasattr(dataset, "lengths")):
+            return super()._get_train_sampler(train_dataset)
+        from vidllm.data.sampler import LengthGroupedSampler
+
+        seed = self.args.data_seed if self.args.data_seed is not None else self.args.seed
+        logger.info("length-grouped batches: groups of %d samples (batch %d x %d processes)", batch *
+                    self.args.world_size, batch, self.args.world_size)  # fmt: skip
+        return LengthGroupedSampler(dataset.lengths(), batch * self.args.world_size, seed=seed)
 
     # ----------------------------------------------------------------------------------------------- loss, logs
 
