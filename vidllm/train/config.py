@@ -19,6 +19,7 @@ from vidllm.config import load_config
 from vidllm.data.load import FORMATS
 from vidllm.models.config import LoraSettings, ModelConfig
 from vidllm.synthetic.dataset import SyntheticDataConfig
+from vidllm.train.rl.config import RLConfig
 
 DEEPSPEED_DIR = asset_dir("deepspeed")
 """Where the shipped DeepSpeed JSON files live (package data; the checkout's ``configs/deepspeed/`` points there);
@@ -310,6 +311,9 @@ class TrainConfig:
         checkpoint: Output folder and checkpoints.
         logging: Logging and trackers.
         resume: Continue the latest checkpoint of ``checkpoint.output_dir`` (or ``checkpoint.resume_from``).
+        method: ``sft`` (supervised, the answers of the data) or ``grpo`` (reinforcement learning with verifiable
+            temporal rewards on TRL's ``GRPOTrainer``, configured by ``rl``; ``docs/rl.md``).
+        rl: GRPO settings (``method: grpo``).
     """
 
     model: ModelConfig = field(default_factory=ModelConfig)
@@ -320,6 +324,8 @@ class TrainConfig:
     checkpoint: CheckpointConfig = field(default_factory=CheckpointConfig)
     logging: LoggingConfig = field(default_factory=LoggingConfig)
     resume: bool = field(default=False, metadata={"help": "continue the latest checkpoint"})
+    method: str = field(default="sft", metadata={"help": "training method", "choices": ["sft", "grpo"]})
+    rl: RLConfig = field(default_factory=RLConfig)
 
     def __post_init__(self):
         data, model = self.data, self.model
@@ -338,6 +344,10 @@ class TrainConfig:
             )
         if self.deepspeed is not None:
             self.deepspeed_path()  # fail at load time, not after the model is built
+        if self.method == "grpo":
+            from vidllm.train.rl.config import check_grpo
+
+            check_grpo(self)
 
     def deepspeed_path(self) -> Path | None:
         """The DeepSpeed JSON file (a shipped name resolved in ``configs/deepspeed/``).

@@ -97,13 +97,16 @@ def available_reporters(wanted: Sequence[str]) -> list[str]:
     return out
 
 
-def training_arguments(cfg: TrainConfig, kind: str):
+def training_arguments(cfg: TrainConfig, kind: str, cls=None, **fields: Any):
     """The ``TrainingArguments`` of ``cfg`` on a ``kind`` device (``cuda``, ``npu``, ``cpu``).
 
     Creating them starts the distributed process group under ``torchrun`` and, with a ZeRO-3 DeepSpeed config,
-    makes ``from_pretrained`` partition the weights while loading.
+    makes ``from_pretrained`` partition the weights while loading. ``cls`` is a ``TrainingArguments`` subclass
+    (TRL's ``GRPOConfig`` for ``method: grpo``) and ``fields`` its own fields.
     """
     from transformers import TrainingArguments
+
+    cls = cls or TrainingArguments
 
     o, d, ck, lg = cfg.optim, cfg.data, cfg.checkpoint, cfg.logging
     bf16 = o.bf16 if o.bf16 is not None else kind in ("cuda", "npu")
@@ -117,7 +120,7 @@ def training_arguments(cfg: TrainConfig, kind: str):
         extra["accelerator_config"] = {"use_configured_state": start_cpu_deepspeed()}
     elif kind == "cpu" and distributed:
         extra["use_cpu"] = True  # accelerate runs DDP over gloo on CPUs only when told so
-    return TrainingArguments(
+    return cls(
         output_dir=ck.output_dir,
         per_device_train_batch_size=o.batch_size,
         gradient_accumulation_steps=o.grad_accum,
@@ -156,6 +159,7 @@ def training_arguments(cfg: TrainConfig, kind: str):
         # every trained parameter takes part in every step (batches without a video get a placeholder one)
         ddp_find_unused_parameters=False,
         **extra,
+        **fields,
     )
 
 
@@ -441,6 +445,10 @@ def setup(cfg: TrainConfig, *, callbacks: Sequence[Any] = ()) -> TrainJob:
     Returns:
         The :class:`TrainJob`.
     """
+    if cfg.method == "grpo":  # reinforcement learning: vidllm.train.rl
+        from vidllm.train.rl.recipe import setup as setup_grpo
+
+        return setup_grpo(cfg, callbacks=callbacks)
     from transformers import set_seed
 
     from vidllm.train import preflight
@@ -468,13 +476,6 @@ def setup(cfg: TrainConfig, *, callbacks: Sequence[Any] = ()) -> TrainJob:
         dataset, collator = build_synthetic_dataset(cfg, adapter, args)
     else:
         dataset, collator = build_dataset(cfg, adapter, records, distributed=args.world_size > 1)
-    o = cfg.optim
-    learning_rates = {
-        "llm": o.lr,
-        "vision": o.vision_lr or o.lr,
-        "projector": o.projector_lr or o.lr,
-        "time": o.time_lr or o.lr,
-    }
     trainer = VidllmTrainer(
         model=adapter.model,
         args=args,
@@ -482,10 +483,15 @@ def setup(cfg: TrainConfig, *, callbacks: Sequence[Any] = ()) -> TrainJob:
         data_collator=collator,
         callbacks=list(callbacks),
         adapter=adapter,
-        learning_rates=learning_rates,
+        learning_rates=part_learning_rates(cfg.optim),
         train_config=cfg,
     )
     return TrainJob(cfg, args, adapter, dataset, trainer, resume_from)
+
+
+def part_learning_rates(o) -> dict[str, float]:
+    """The learning rate of each trained part (``optim.*_lr``, ``null``: ``optim.lr``)."""
+    return {"llm": o.lr, "vision": o.vision_lr or o.lr, "projector": o.projector_lr or o.lr, "time": o.time_lr or o.lr}
 
 
 def train(job: TrainJob):
