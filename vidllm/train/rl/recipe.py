@@ -11,6 +11,7 @@ The steps are the SFT recipe's, with two differences: the arguments are a TRL ``
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Sequence
 from typing import Any
 
@@ -123,8 +124,8 @@ def setup(cfg: TrainConfig, *, callbacks: Sequence[Any] = ()):
     preflight.check_paths(cfg)
     resume_from = sft.resume_checkpoint(cfg)
     kind = sft.device_kind()
+    check_group_size(cfg, int(os.environ.get("WORLD_SIZE", "1")))  # before the arguments start the process group
     args = grpo_arguments(cfg, kind)
-    check_group_size(cfg, args.world_size)
     logger.info("GRPO: device %s, %d process(es), G=%d, loss %s, beta %g", args.device, args.world_size,
                 cfg.rl.num_generations, cfg.rl.loss_type, cfg.rl.beta)  # fmt: skip
     records = None
