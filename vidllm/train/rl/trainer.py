@@ -21,6 +21,7 @@ format, atomic ``checkpoint-N``, per-part learning rates), so a GRPO run evaluat
 from __future__ import annotations
 
 import logging
+import warnings
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -263,13 +264,15 @@ class VideoGRPOTrainer(GRPOTrainer, _VidllmInit):
         self._rows: torch.Tensor | None = None  # rows of the current loss forward (None: the batch in order)
         self.skipped_groups = 0
         self._fused_head: bool | None = None
-        super().__init__(
-            model=adapter.model,
-            reward_funcs=rewards.functions(),
-            processing_class=adapter.processor,
-            rollout_func=VideoRollout(adapter, source, think=think),
-            **kwargs,
-        )
+        with warnings.catch_warnings():  # TRL marks rollout_func experimental; it is the generation hook we need
+            warnings.filterwarnings("ignore", message="You are using 'rollout_func'")
+            super().__init__(
+                model=adapter.model,
+                reward_funcs=rewards.functions(),
+                processing_class=adapter.processor,
+                rollout_func=VideoRollout(adapter, source, think=think),
+                **kwargs,
+            )
 
     # ------------------------------------------------------------------------------------- generation + scoring
 
