@@ -170,3 +170,21 @@ def test_sampled_time_tokens_decode_through_vidllm_time(tiny_checkpoint):
     )
     assert tiou == [1.0] and fmt == [1.0]
     assert logged["rl/tiou"] == 1.0 and logged["rl/unparsed"] == 0.0
+
+
+# ----------------------------------------------------------------------------------------------- distributed
+
+
+@pytest.mark.integration
+def test_grpo_zero2_two_processes(tiny_checkpoint, toy_set, tmp_path):
+    """2 CPU processes under torchrun, DeepSpeed ZeRO-2: one group of 2 completions spans both ranks."""
+    pytest.importorskip("deepspeed")
+    from test_distributed import base_overrides, torchrun
+
+    out = tmp_path / "grpo_zero2"
+    overrides = [*base_overrides(tiny_checkpoint, toy_set, out, steps=2), "deepspeed=zero2", "method=grpo",
+                 "rl.num_generations=2", "rl.max_completion_length=8"]  # fmt: skip
+    torchrun(["-m", "vidllm.train"], overrides)
+    logs = [h for h in log_history(out) if "loss" in h]
+    assert len(logs) == 2 and "rewards/tiou/mean" in logs[0]
+    assert (out / "checkpoint-2" / "global_step2").is_dir()  # DeepSpeed's resumable state

@@ -295,11 +295,9 @@ class VideoGRPOTrainer(GRPOTrainer, _VidllmInit):
         per_row = flat.repeat_interleave(g)
         n = output["advantages"].shape[0]
         local = per_row[self.accelerator.process_index * n : (self.accelerator.process_index + 1) * n]
-        if local.any():
-            output["completion_mask"] = output["completion_mask"] * (~local).unsqueeze(1).to(
-                output["completion_mask"].dtype
-            )
-            output["num_items_in_batch"] = self.accelerator.gather(output["completion_mask"].sum()).sum()
+        keep = (~local).unsqueeze(1).to(output["completion_mask"].dtype)
+        output["completion_mask"] = output["completion_mask"] * keep
+        output["num_items_in_batch"] = self.accelerator.gather(output["completion_mask"].sum()).sum()  # all ranks
         count = int(flat.sum().item())
         self.skipped_groups += count
         self._metrics[mode]["rl/skipped_groups"].append(float(count))
