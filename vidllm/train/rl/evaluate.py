@@ -1,0 +1,61 @@
+"""A held-out reward: greedy answers of a model on synthetic samples it never saw, scored by :mod:`vidllm.rewards`
+(what the CI learning check and ``docs/rl.md``'s measurements read; benchmark numbers come from the evaluation
+runner)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+from vidllm.data.batches import Clip
+from vidllm.data.messages import to_messages
+from vidllm.rewards import RewardSettings, Target, score_answer
+
+
+@dataclass(frozen=True)
+class HeldOut:
+    """Mean rewards of a held-out set.
+
+    Attributes:
+        tiou: Mean first-interval tIoU (unparsed answers count 0).
+        r1_5: Fraction with tIoU >= 0.5.
+        r1_7: Fraction with tIoU >= 0.7.
+        format: Fraction of answers that parse in the run's scheme.
+        count: Samples scored.
+    """
+
+    tiou: float
+    r1_5: float
+    r1_7: float
+    format: float
+    count: int
+
+
+@torch.no_grad()
+def synthetic_heldout(adapter, synthetic, *, fps: float, count: int, batch_size: int = 8, max_new_tokens: int = 24,
+                      settings: RewardSettings = RewardSettings()) -> HeldOut:  # fmt: skip
+    """Greedy answers of ``adapter`` on samples ``0..count-1`` of the synthetic stream ``synthetic`` (a
+    :class:`~vidllm.synthetic.dataset.SyntheticDataConfig`, with a seed the training did not use)."""
+    from vidllm.synthetic.dataset import draw_sample
+
+    was_training = adapter.model.training
+    adapter.model.eval()
+    scored = []
+    for start in range(0, count, batch_size):
+        samples, targets = [], []
+        for i in range(start, min(start + batch_size, count)):
+            record, frames, times = draw_sample(synthetic, i, fps)
+            clip = Clip(frames, times, fps, record.duration)
+            scheme = adapter.config.time.make_scheme(fps=fps)
+            messages = to_messages(record, scheme, with_answer=False)
+            samples.append(adapter.build_inputs(messages, [clip], add_generation_prompt=True, durations=[clip.duration]))
+            targets.append(Target.from_record(record, fps=fps))
+        answers = adapter.generate(adapter.collate(samples, padding_side="left"), max_new_tokens=max_new_tokens)
+        for answer, target in zip(answers, targets, strict=True):
+            scored.append(score_answer(answer, target, adapter.config.time.make_scheme(fps=fps), settings))
+    adapter.model.train(was_training)
+    ious = [s.iou or 0.0 for s in scored]
+    n = max(len(scored), 1)
+    return HeldOut(sum(ious) / n, sum(i >= 0.5 for i in ious) / n, sum(i >= 0.7 for i in ious) / n,
+                   sum(s.rewards["format"] == 1.0 for s in scored) / n, len(scored))  # fmt: skip
