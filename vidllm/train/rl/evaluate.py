@@ -34,11 +34,12 @@ class HeldOut:
 
 @torch.no_grad()
 def synthetic_heldout(adapter, synthetic, *, fps: float, count: int, batch_size: int = 8, max_new_tokens: int = 24,
-                      settings: RewardSettings = RewardSettings()) -> HeldOut:  # fmt: skip
+                      settings: RewardSettings | None = None) -> HeldOut:  # fmt: skip
     """Greedy answers of ``adapter`` on samples ``0..count-1`` of the synthetic stream ``synthetic`` (a
     :class:`~vidllm.synthetic.dataset.SyntheticDataConfig`, with a seed the training did not use)."""
     from vidllm.synthetic.dataset import draw_sample
 
+    settings = settings or RewardSettings()
     was_training = adapter.model.training
     adapter.model.eval()
     scored = []
@@ -49,7 +50,8 @@ def synthetic_heldout(adapter, synthetic, *, fps: float, count: int, batch_size:
             clip = Clip(frames, times, fps, record.duration)
             scheme = adapter.config.time.make_scheme(fps=fps)
             messages = to_messages(record, scheme, with_answer=False)
-            samples.append(adapter.build_inputs(messages, [clip], add_generation_prompt=True, durations=[clip.duration]))
+            sample = adapter.build_inputs(messages, [clip], add_generation_prompt=True, durations=[clip.duration])
+            samples.append(sample)
             targets.append(Target.from_record(record, fps=fps))
         answers = adapter.generate(adapter.collate(samples, padding_side="left"), max_new_tokens=max_new_tokens)
         for answer, target in zip(answers, targets, strict=True):
