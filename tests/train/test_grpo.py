@@ -188,3 +188,34 @@ def test_grpo_zero2_two_processes(tiny_checkpoint, toy_set, tmp_path):
     logs = [h for h in log_history(out) if "loss" in h]
     assert len(logs) == 2 and "rewards/tiou/mean" in logs[0]
     assert (out / "checkpoint-2" / "global_step2").is_dir()  # DeepSpeed's resumable state
+
+
+# --------------------------------------------------------------------------------------------------- families
+
+
+def _family_checkpoint(family: str, folder):
+    if family in ("qwen2_vl", "qwen3_vl"):
+        from vidllm.models.tiny import write_tiny_checkpoint
+
+        return write_tiny_checkpoint(family, folder)
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "models"))  # tests/models' tiny builders
+    if family == "longva":
+        from tiny_longva import write_tiny_longva
+
+        return write_tiny_longva(folder)
+    from tiny_videollama import write_tiny_checkpoint as write_tiny_videollama
+
+    return write_tiny_videollama(folder)
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize("family", ["qwen2_vl", "qwen3_vl", "longva", "videollama"])
+def test_grpo_step_on_other_families(family, make_config, tmp_path):
+    """One LoRA GRPO step with text times on each other family's tiny model."""
+    folder = _family_checkpoint(family, tmp_path / family)
+    cfg = make_config(*GRPO, *TEXT_TIMES, f"model.family={family}", f"model.path={folder}", "optim.max_steps=1")
+    out = recipe.run(cfg)
+    logs = [h for h in log_history(out) if "loss" in h]
+    assert len(logs) == 1 and "rewards/tiou/mean" in logs[0]

@@ -43,6 +43,8 @@ TARGET_KEY = "vidllm_target"
 """Extra rollout field: the row's :class:`~vidllm.rewards.Target` as a dict (what the rewards read)."""
 _ORDER_KEY = "vidllm_row"  # position of a row in its generation batch, through TRL's shuffle and split
 PER_TOKEN_KEYS = ("mm_token_type_ids",)
+VISION_TOKENS = ("<|video_pad|>", "<|image_pad|>", "<|vision_start|>", "<|vision_end|>", "<|vision_pad|>", "<video>",
+                 "<image>")  # fmt: skip
 
 
 # ---------------------------------------------------------------------------------------------------- rewards
@@ -146,6 +148,13 @@ class VideoRollout:
             target = Target.from_dict({**target.to_dict(), "duration": clip.duration})
         return sample, target.to_dict()
 
+    def placeholder_ids(self) -> list[int]:
+        """The vocabulary ids of the visual placeholder and wrapper tokens (never sampled)."""
+        tokenizer = self.adapter.processor.tokenizer
+        names = {self.adapter.video_placeholder, *VISION_TOKENS}
+        ids = {tokenizer.convert_tokens_to_ids(n) for n in names if n}
+        return sorted(i for i in ids if i is not None and i != tokenizer.unk_token_id)
+
     def __call__(self, prompts: list, trainer: VideoGRPOTrainer) -> dict[str, list]:
         rows = trainer.batch_rows
         if len(rows) != len(prompts):
@@ -166,6 +175,7 @@ class VideoRollout:
             "max_new_tokens": trainer.max_completion_length,
             "pad_token_id": tokenizer.pad_token_id,
             "eos_token_id": trainer.eos_token_ids,
+            "suppress_tokens": self.placeholder_ids(),  # a sampled placeholder would not match the visual features
         }
         with unwrap_model_for_generation(
             trainer.model_wrapped,
@@ -269,7 +279,7 @@ class VideoGRPOTrainer(GRPOTrainer, _VidllmInit):
             super().__init__(
                 model=adapter.model,
                 reward_funcs=rewards.functions(),
-                processing_class=adapter.processor,
+                processing_class=adapter.processor.tokenizer,  # decodes the completions; videos are ours
                 rollout_func=VideoRollout(adapter, source, think=think),
                 **kwargs,
             )
@@ -371,11 +381,21 @@ class VideoGRPOTrainer(GRPOTrainer, _VidllmInit):
 
     @property
     def fused_head(self) -> bool:
-        """Whether TRL's fused LM head can score this model: it reads ``lm_head.weight`` and ``.bias`` directly, which
+        """Whether TRL's fused LM head can score this model: it runs ``model.base_model`` (the backbone of a stock
+        Hugging Face class; not of every vidllm family) and reads ``lm_head.weight`` and ``.bias`` directly, which
         peft's trainable-token wrapper (LoRA with time tokens) does not expose -- nor would its delta rows count."""
         if self._fused_head is None:
-            head = self.accelerator.unwrap_model(self.model).get_output_embeddings()
-            self._fused_head = hasattr(head, "bias") and "TrainableTokens" not in type(head).__name__
+            model = self.accelerator.unwrap_model(self.model)
+            head = model.get_output_embeddings()
+            base = model.get_base_model() if hasattr(model, "get_base_model") else model
+            backbone = getattr(base, "base_model", None)  # what the fused head runs (vidllm's own classes: not always)
+            self._fused_head = (
+                hasattr(head, "bias")
+                and "TrainableTokens" not in type(head).__name__
+                and backbone is not None
+                and backbone is not base
+                and type(backbone).forward is not torch.nn.Module.forward
+            )
         return self._fused_head
 
     def log(self, logs: dict[str, float], start_time: float | None = None) -> None:
