@@ -67,7 +67,7 @@ class RewardFunctions:
         self.scheme_of = scheme_of
         self.weights = dict(weights)
         self.settings = settings
-        self._key: tuple | None = None
+        self._completions: Sequence | None = None
         self._scores: list = []
         self.unparsed = 0
         self.scored = 0
@@ -85,15 +85,14 @@ class RewardFunctions:
 
     def score(self, completions: Sequence, targets: Sequence[dict], log_metric=None) -> list:
         """Every completion's :class:`~vidllm.rewards.Scored` (computed once per batch)."""
-        key = (id(completions), len(completions))
-        if key == self._key:
+        if completions is self._completions:  # the same batch, asked by the next reward function
             return self._scores
         texts = [_completion_text(c) for c in completions]
         scores = []
         for text, raw in zip(texts, targets, strict=True):
             target = Target.from_dict(raw)
             scores.append(score_answer(text, target, self.scheme_of(target.fps), self.settings))
-        self._key, self._scores = key, scores
+        self._completions, self._scores = completions, scores  # held, so its identity is not reused
         unparsed = sum(not s.parsed for s in scores)
         self.unparsed += unparsed
         self.scored += len(scores)
