@@ -219,3 +219,28 @@ def test_grpo_step_on_other_families(family, make_config, tmp_path):
     out = recipe.run(cfg)
     logs = [h for h in log_history(out) if "loss" in h]
     assert len(logs) == 1 and "rewards/tiou/mean" in logs[0]
+
+
+# ------------------------------------------------------------------------------------------------------ resume
+
+
+@pytest.mark.integration
+def test_grpo_killed_and_resumed_logs_what_one_run_logs(make_config):
+    """Stopped after its checkpoint at step 2 and resumed: the same completions (lengths, entropy), rewards and
+    losses at steps 3-4 as an uninterrupted run (the sampling RNG is restored with the checkpoint)."""
+    from test_recipe import StopAfter
+
+    steps = [*GRPO, *TEXT_TIMES, "optim.max_steps=4", "checkpoint.save_steps=2", "rl.skip_zero_variance=false"]
+    whole = recipe.run(make_config(*steps, out="whole"))
+    killed = recipe.setup(make_config(*steps, out="killed"), callbacks=[StopAfter(2)])
+    recipe.train(killed)
+    resumed = recipe.setup(make_config(*steps, "resume=true", out="killed"))
+    assert resumed.resume_from.endswith("checkpoint-2")
+    recipe.train(resumed)
+    out = recipe.save(resumed)
+    keys = ("loss", "reward", "completions/mean_length", "entropy", "rewards/tiou/mean")
+    expected = [[h.get(k) for k in keys] for h in log_history(whole) if "loss" in h]
+    got = [[h.get(k) for k in keys] for h in log_history(out) if "loss" in h]
+    assert len(expected) == len(got) == 4
+    for a, b in zip(got[-2:], expected[-2:], strict=True):
+        assert a == pytest.approx(b, rel=1e-5)
