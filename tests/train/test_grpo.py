@@ -57,6 +57,7 @@ def test_rl_section_parses_and_builds_trl_arguments(make_config):
         ("rl.beta=-0.1", "rl.beta must be >= 0"),
         ("rl.use_vllm=true", "rl.use_vllm=true is refused: model.time.time_embedding"),
         ("method=ppo", "method"),
+        ("rl.eval_steps=5", "rl.eval_steps evaluates on held-out synthetic samples"),
     ],
 )
 def test_rl_section_refuses_bad_values(override, message):
@@ -244,3 +245,22 @@ def test_grpo_killed_and_resumed_logs_what_one_run_logs(make_config):
     assert len(expected) == len(got) == 4
     for a, b in zip(got[-2:], expected[-2:], strict=True):
         assert a == pytest.approx(b, rel=1e-5)
+
+
+@pytest.mark.integration
+def test_grpo_on_the_synthetic_stream_logs_heldout_scores(tmp_path):
+    """train_configs/synthetic_grpo.yaml on a tiny Qwen2-VL: fresh synthetic prompts, held-out scores in the logs."""
+    from vidllm.models.tiny import write_tiny_checkpoint
+
+    folder = write_tiny_checkpoint("qwen2_vl", tmp_path / "tiny")
+    cfg = load_train_config(
+        Path(TINY_YAML).parent / "synthetic_grpo.yaml",
+        [f"model.path={folder}", f"checkpoint.output_dir={tmp_path / 'run'}", "optim.max_steps=2",
+         "optim.batch_size=4", "rl.max_completion_length=8", "rl.eval_steps=2", "rl.eval_samples=2", "data.synthetic.duration=[4.0,4.0]",
+         "data.synthetic.event_length=[1.0,2.0]", "data.synthetic.size=16", "data.min_pixels=256",
+         "data.max_pixels=256", "logging.steps=1"],
+    )  # fmt: skip
+    out = recipe.run(cfg)
+    logs = [h for h in log_history(out) if "loss" in h]
+    assert len(logs) == 2 and "heldout/miou" not in logs[0]
+    assert 0.0 <= logs[1]["heldout/miou"] <= 1.0 and "heldout/r1_7" in logs[1]

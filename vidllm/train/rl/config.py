@@ -48,6 +48,11 @@ class RLConfig:
             embedding and slots, which vLLM's model classes do not have).
         vllm_mode: ``colocate`` (vLLM in the training processes) or ``server`` (``trl vllm-serve``).
         log_completions: Log sampled completions with their rewards (TRL's table).
+        eval_steps: Every this many steps, score greedy answers on held-out synthetic samples and log
+            ``heldout/miou``, ``heldout/r1_5``, ``heldout/r1_7``, ``heldout/format`` (0: off; ``data.synthetic`` runs
+            only -- a run on files is evaluated from its checkpoints with the evaluation runner).
+        eval_samples: Held-out samples per evaluation.
+        eval_seed: Seed of the held-out synthetic stream (not the training stream's).
     """
 
     num_generations: int = field(default=4, metadata={"help": "completions per prompt (group size)"})
@@ -74,6 +79,9 @@ class RLConfig:
     use_vllm: bool = field(default=False, metadata={"help": "generate with vLLM through TRL (GPU)"})
     vllm_mode: str = field(default="colocate", metadata={"help": "vLLM mode", "choices": ["colocate", "server"]})
     log_completions: bool = field(default=False, metadata={"help": "log completions with their rewards"})
+    eval_steps: int = field(default=0, metadata={"help": "steps between held-out evaluations (0: off)"})
+    eval_samples: int = field(default=32, metadata={"help": "held-out samples per evaluation"})
+    eval_seed: int = field(default=99, metadata={"help": "seed of the held-out synthetic stream"})
 
     def __post_init__(self):
         if self.num_generations < 2:
@@ -136,6 +144,16 @@ def check_grpo(cfg) -> None:
         reason = vllm_refusal(cfg.model)
         if reason:
             raise ValueError(f"rl.use_vllm=true is refused: {reason}; set rl.use_vllm=false (generate with the model)")
+    if rl.eval_steps < 0 or rl.eval_samples < 1:
+        raise ValueError(f"rl.eval_steps must be >= 0 and rl.eval_samples >= 1; got {rl.eval_steps}, {rl.eval_samples}"
+                         )  # fmt: skip
+    if rl.eval_steps and cfg.data.synthetic is None:
+        raise ValueError(
+            "rl.eval_steps evaluates on held-out synthetic samples, but the run reads data.files; set rl.eval_steps=0 "
+            "and evaluate the checkpoints with the evaluation runner (vidllm eval)"
+        )
+    if rl.eval_steps and cfg.deepspeed and "zero3" in str(cfg.deepspeed):
+        raise ValueError("rl.eval_steps generates without gathering ZeRO-3 shards; with zero3 set rl.eval_steps=0")
     if rl.think and rl.max_completion_length < 32:
         raise ValueError(
             f"rl.think=true asks for reasoning before the answer, but rl.max_completion_length="

@@ -144,6 +144,9 @@ def setup(cfg: TrainConfig, *, callbacks: Sequence[Any] = ()):
     rl = cfg.rl
     settings = RewardSettings(think=rl.think, f1_threshold=rl.f1_threshold, highlight_min_score=rl.highlight_min_score)
     rewards = RewardFunctions(lambda fps: adapter.config.time.make_scheme(fps=fps), rl.active_rewards(), settings)
+    heldout = None
+    if rl.eval_steps:
+        heldout = heldout_scorer(cfg, adapter, settings)
     trainer = VideoGRPOTrainer(
         adapter=adapter,
         source=source,
@@ -152,6 +155,8 @@ def setup(cfg: TrainConfig, *, callbacks: Sequence[Any] = ()):
         train_config=cfg,
         skip_zero_variance=rl.skip_zero_variance,
         think=rl.think,
+        heldout=heldout,
+        heldout_steps=rl.eval_steps,
         args=args,
         train_dataset=dataset,
         callbacks=list(callbacks),
@@ -159,6 +164,22 @@ def setup(cfg: TrainConfig, *, callbacks: Sequence[Any] = ()):
     job = sft.TrainJob(cfg, args, adapter, dataset, trainer, resume_from)
     job.dataset = source.dataset if source.dataset is not None else _NoSkips()
     return job
+
+
+def heldout_scorer(cfg: TrainConfig, adapter, settings: RewardSettings):
+    """``() -> HeldOut`` of ``rl.eval_samples`` samples of the synthetic stream with seed ``rl.eval_seed``."""
+    import dataclasses
+
+    from vidllm.train.rl.evaluate import synthetic_heldout
+
+    stream = dataclasses.replace(cfg.data.synthetic, seed=cfg.rl.eval_seed, num_samples=0)
+    rl = cfg.rl
+
+    def score():
+        return synthetic_heldout(adapter, stream, fps=cfg.data.fps, count=rl.eval_samples,
+                                 max_new_tokens=rl.max_completion_length, settings=settings)  # fmt: skip
+
+    return score
 
 
 class _NoSkips:

@@ -260,11 +260,15 @@ class VideoGRPOTrainer(GRPOTrainer, _VidllmInit):
         learning_rates: Per-part learning rates (:class:`~vidllm.train.trainer.VidllmTrainer`).
         train_config: The vidllm config saved beside each checkpoint.
         skip_zero_variance: Leave groups whose rewards are all equal out of the loss.
+        think: Ask for Time-R1's template.
+        heldout: ``() -> HeldOut`` scores of held-out samples, logged every ``heldout_steps`` steps.
+        heldout_steps: Steps between held-out evaluations (0: none).
         **kwargs: ``args`` (a ``GRPOConfig``), ``train_dataset``, ``callbacks`` as for ``GRPOTrainer``.
     """
 
     def __init__(self, *, adapter, source, rewards: RewardFunctions, learning_rates, train_config=None,
-                 skip_zero_variance: bool = True, think: bool = False, **kwargs):  # fmt: skip
+                 skip_zero_variance: bool = True, think: bool = False, heldout=None, heldout_steps: int = 0,
+                 **kwargs):  # fmt: skip
         self._vidllm_kwargs = {"adapter": adapter, "learning_rates": learning_rates, "train_config": train_config}
         self.rewards = rewards
         self.skip_zero_variance = skip_zero_variance
@@ -272,6 +276,8 @@ class VideoGRPOTrainer(GRPOTrainer, _VidllmInit):
         self.batch_videos: list[dict[str, torch.Tensor]] | None = None
         self._rows: torch.Tensor | None = None  # rows of the current loss forward (None: the batch in order)
         self.skipped_groups = 0
+        self.heldout = heldout  # () -> vidllm.train.rl.evaluate.HeldOut, or None
+        self.heldout_steps = heldout_steps
         self._fused_head: bool | None = None
         with warnings.catch_warnings():  # TRL marks rollout_func experimental; it is the generation hook we need
             warnings.filterwarnings("ignore", message="You are using 'rollout_func'")
@@ -398,8 +404,14 @@ class VideoGRPOTrainer(GRPOTrainer, _VidllmInit):
         return self._fused_head
 
     def log(self, logs: dict[str, float], start_time: float | None = None) -> None:
-        """TRL's metrics, plus the running count of unparsed completions and skipped groups."""
+        """TRL's metrics, plus the running count of unparsed completions and skipped groups, and every
+        ``heldout_steps`` steps the held-out scores (``heldout/*``)."""
         if "loss" in logs:
             logs["rl/unparsed_total"] = float(self.rewards.unparsed)
             logs["rl/skipped_groups_total"] = float(self.skipped_groups)
+            step = self.state.global_step
+            if self.heldout is not None and self.heldout_steps and step % self.heldout_steps == 0:
+                scores = self.heldout()
+                logs.update({"heldout/miou": scores.tiou, "heldout/r1_5": scores.r1_5, "heldout/r1_7": scores.r1_7,
+                             "heldout/format": scores.format})  # fmt: skip
         super().log(logs, start_time)
