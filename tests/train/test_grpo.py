@@ -256,9 +256,9 @@ def test_grpo_on_the_synthetic_stream_logs_heldout_scores(tmp_path):
     cfg = load_train_config(
         Path(TINY_YAML).parent / "synthetic_grpo.yaml",
         [f"model.path={folder}", f"checkpoint.output_dir={tmp_path / 'run'}", "optim.max_steps=2",
-         "optim.batch_size=4", "rl.max_completion_length=8", "rl.eval_steps=2", "rl.eval_samples=2", "data.synthetic.duration=[4.0,4.0]",
-         "data.synthetic.event_length=[1.0,2.0]", "data.synthetic.size=16", "data.min_pixels=256",
-         "data.max_pixels=256", "logging.steps=1"],
+         "optim.batch_size=4", "rl.max_completion_length=8", "rl.eval_steps=2", "rl.eval_samples=2",
+         "data.synthetic.duration=[4.0,4.0]", "data.synthetic.event_length=[1.0,2.0]", "data.synthetic.size=16",
+         "data.min_pixels=256", "data.max_pixels=256", "logging.steps=1"],
     )  # fmt: skip
     out = recipe.run(cfg)
     logs = [h for h in log_history(out) if "loss" in h]
