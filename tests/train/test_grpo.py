@@ -249,14 +249,15 @@ def test_grpo_killed_and_resumed_logs_what_one_run_logs(make_config):
 
 @pytest.mark.integration
 def test_grpo_on_the_synthetic_stream_logs_heldout_scores(tmp_path):
-    """train_configs/synthetic_grpo.yaml on a tiny Qwen2-VL: fresh synthetic prompts, held-out scores in the logs."""
+    """train_configs/synthetic_grpo.yaml on a tiny Qwen2-VL with the think template: fresh synthetic prompts, held-out
+    scores in the logs."""
     from vidllm.models.tiny import write_tiny_checkpoint
 
     folder = write_tiny_checkpoint("qwen2_vl", tmp_path / "tiny")
     cfg = load_train_config(
         Path(TINY_YAML).parent / "synthetic_grpo.yaml",
         [f"model.path={folder}", f"checkpoint.output_dir={tmp_path / 'run'}", "optim.max_steps=2",
-         "optim.batch_size=4", "rl.max_completion_length=8", "rl.eval_steps=2", "rl.eval_samples=2",
+         "optim.batch_size=4", "rl.max_completion_length=32", "rl.think=true", "rl.eval_steps=2", "rl.eval_samples=2",
          "data.synthetic.duration=[4.0,4.0]", "data.synthetic.event_length=[1.0,2.0]", "data.synthetic.size=16",
          "data.min_pixels=256", "data.max_pixels=256", "logging.steps=1"],
     )  # fmt: skip

@@ -10,7 +10,26 @@ import torch
 
 from vidllm.data.batches import Clip
 from vidllm.data.messages import to_messages
-from vidllm.rewards import RewardSettings, Target, score_answer
+from vidllm.rewards import THINK_PROMPT, RewardSettings, Target, score_answer
+
+
+def generation_sample(adapter, record, clip: Clip | None, *, think: bool = False) -> tuple[dict, Target]:
+    """The generation inputs of one question (its frames, the run's time scheme, Time-R1's instruction with
+    ``think``) and the :class:`~vidllm.rewards.Target` its answer is scored against."""
+    if think:
+        record = record.replace(prompt=record.prompt.rstrip() + THINK_PROMPT)
+    fps = clip.sample_fps if clip is not None else None
+    messages = to_messages(record, adapter.config.time.make_scheme(fps=fps), with_answer=False)
+    if clip is None:
+        text_only = [{**m, "content": [p for p in m["content"] if p.get("type") != "video"]}
+                     if not isinstance(m["content"], str) else m for m in messages]  # fmt: skip
+        sample = adapter.build_inputs(text_only, [], add_generation_prompt=True)
+    else:
+        sample = adapter.build_inputs(messages, [clip], add_generation_prompt=True, durations=[clip.duration])
+    target = Target.from_record(record, fps=fps)
+    if target.duration is None and clip is not None:
+        target = Target.from_dict({**target.to_dict(), "duration": clip.duration})
+    return sample, target
 
 
 @dataclass(frozen=True)
@@ -47,12 +66,10 @@ def synthetic_heldout(adapter, synthetic, *, fps: float, count: int, batch_size:
         samples, targets = [], []
         for i in range(start, min(start + batch_size, count)):
             record, frames, times = draw_sample(synthetic, i, fps)
-            clip = Clip(frames, times, fps, record.duration)
-            scheme = adapter.config.time.make_scheme(fps=fps)
-            messages = to_messages(record, scheme, with_answer=False)
-            sample = adapter.build_inputs(messages, [clip], add_generation_prompt=True, durations=[clip.duration])
+            sample, target = generation_sample(adapter, record, Clip(frames, times, fps, record.duration),
+                                               think=settings.think)  # fmt: skip
             samples.append(sample)
-            targets.append(Target.from_record(record, fps=fps))
+            targets.append(target)
         answers = adapter.generate(adapter.collate(samples, padding_side="left"), max_new_tokens=max_new_tokens)
         for answer, target in zip(answers, targets, strict=True):
             scored.append(score_answer(answer, target, adapter.config.time.make_scheme(fps=fps), settings))

@@ -30,9 +30,9 @@ from trl import GRPOTrainer
 from trl.models import unwrap_model_for_generation
 
 from vidllm.data.batches import Clip
-from vidllm.data.messages import to_messages
 from vidllm.models.inputs import CONCAT_KEYS
-from vidllm.rewards import THINK_PROMPT, RewardSettings, Target, score_answer
+from vidllm.rewards import RewardSettings, Target, score_answer
+from vidllm.train.rl.evaluate import generation_sample
 from vidllm.train.trainer import VidllmTrainer
 
 logger = logging.getLogger(__name__)
@@ -133,18 +133,7 @@ class VideoRollout:
     def build(self, index: int) -> tuple[dict[str, torch.Tensor], dict]:
         """The generation inputs of row ``index`` and its target (as a dict)."""
         record, clip = self.source(index)
-        if self.think:
-            record = record.replace(prompt=record.prompt.rstrip() + THINK_PROMPT)
-        fps = clip.sample_fps if clip is not None else None
-        scheme = self.adapter.config.time.make_scheme(fps=fps)
-        messages = to_messages(record, scheme, with_answer=False)
-        if clip is None:
-            sample = self.adapter.build_inputs(_text_only(messages), [], add_generation_prompt=True)
-        else:
-            sample = self.adapter.build_inputs(messages, [clip], add_generation_prompt=True, durations=[clip.duration])
-        target = Target.from_record(record, fps=fps)
-        if target.duration is None and clip is not None:
-            target = Target.from_dict({**target.to_dict(), "duration": clip.duration})
+        sample, target = generation_sample(self.adapter, record, clip, think=self.think)
         return sample, target.to_dict()
 
     def placeholder_ids(self) -> list[int]:
@@ -192,15 +181,6 @@ class VideoRollout:
             "logprobs": None,
             TARGET_KEY: [built[i][1] for i in rows],
         }
-
-
-def _text_only(messages: list[dict]) -> list[dict]:
-    return [
-        {**m, "content": [p for p in m["content"] if p.get("type") != "video"]}
-        if not isinstance(m["content"], str)
-        else m
-        for m in messages
-    ]
 
 
 def _until_eos(ids: list[int], eos: Sequence[int]) -> list[int]:
