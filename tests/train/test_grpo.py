@@ -65,9 +65,9 @@ def test_rl_section_refuses_bad_values(override, message):
         load_train_config(TINY_YAML, ["method=grpo", override])
 
 
-def test_vllm_is_a_documented_option_for_stock_models():
-    cfg = load_train_config(TINY_YAML, ["method=grpo", "rl.use_vllm=true", *TEXT_TIMES])
-    assert cfg.rl.use_vllm
+def test_vllm_on_a_stock_model_is_refused_with_what_is_missing():
+    with pytest.raises(ConfigError, match="sends images only to vLLM"):
+        load_train_config(TINY_YAML, ["method=grpo", "rl.use_vllm=true", *TEXT_TIMES])
 
 
 def test_group_size_must_divide_the_completions_per_step(make_config):

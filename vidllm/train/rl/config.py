@@ -44,8 +44,9 @@ class RLConfig:
         skip_zero_variance: Leave groups whose rewards are all equal out of the loss (TVG-R1's difficulty control;
             their advantages are 0 anyway, but they still count in the token normalisation and the KL term); the
             count is logged as ``rl/skipped_groups``.
-        use_vllm: Generate with vLLM through TRL (GPU only; stock architectures only -- refused for the time
-            embedding and slots, which vLLM's model classes do not have).
+        use_vllm: Generate with vLLM through TRL (GPU only). Refused for now (:func:`vllm_refusal`): for good with
+            the time embedding and slots, which vLLM's model classes lack; for stock models until TRL's vLLM
+            backend passes videos.
         vllm_mode: ``colocate`` (vLLM in the training processes) or ``server`` (``trl vllm-serve``).
         log_completions: Log sampled completions with their rewards (TRL's table).
         eval_steps: Every this many steps, score greedy answers on held-out synthetic samples and log
@@ -120,17 +121,26 @@ class RLConfig:
 
 
 def vllm_refusal(model) -> str | None:
-    """Why vLLM cannot generate for ``model`` (a :class:`~vidllm.models.config.ModelConfig`), or ``None``.
+    """Why vLLM cannot generate for ``model`` (a :class:`~vidllm.models.config.ModelConfig`).
 
     vLLM runs its own model classes, which have none of vidllm's modules: the time embedding (added to the visual
-    tokens) and the slots (which replace them) would be silently missing from the sampled completions. Time tokens
-    (rows of the vocabulary, after ``vidllm export --merge``), frame text and NumPro are plain inputs and work.
+    tokens) and the slots (which replace them) would be silently missing from the sampled completions -- refused for
+    good. Time tokens (rows of the vocabulary, after ``vidllm export --merge``), frame text and NumPro are plain inputs
+    vLLM could take, but TRL's vLLM backend passes no videos (:data:`VLLM_VIDEO`), so those are refused too until it
+    does. Returns ``None`` only once that is lifted.
     """
     if model.time.time_embedding:
         return "model.time.time_embedding adds a learned embedding to the visual tokens, which vLLM's model lacks"
     if model.compression.enabled:
         return "model.compression (slots) replaces the visual tokens with learned slots, which vLLM's model lacks"
-    return None
+    return VLLM_VIDEO
+
+
+VLLM_VIDEO = (
+    "TRL's vLLM backend (TRL 1.16, trl/generation/vllm_generation.py) sends images only to vLLM "
+    "(multi_modal_data 'image'), so the videos would not reach it; video prompts through vLLM are not implemented"
+)
+"""Why even a stock model is refused for now: what is missing is the video input of TRL's vLLM generation."""
 
 
 def check_grpo(cfg) -> None:
