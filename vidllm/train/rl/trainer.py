@@ -9,7 +9,7 @@ TRL's own multimodal path knows images only, so videos go through three places:
   the reward functions receive.
 * :meth:`VideoGRPOTrainer._get_per_token_logps_and_entropies` -- the same forward as TRL's (``fused_lm_head``,
   completion-only labels, chunks of ``batch_size``), plus the rows' video fields (pixels, grids, frame times,
-  ``second_per_grid_ts``). ``tests/rl/test_grpo.py`` checks that it gives TRL's log-probabilities and loss on
+  ``second_per_grid_ts``). ``tests/train/test_grpo.py`` checks that it gives TRL's log-probabilities and loss on
   identical inputs.
 * :meth:`VideoGRPOTrainer._generate_and_score_completions` -- TRL's, plus a row index that follows TRL's shuffles
   and splits so the loss forward finds each row's video, and the zero-variance group filter (``rl/skipped_groups``).
