@@ -28,7 +28,7 @@ fi
 # torch first and pinned, so that nothing below pulls another (CUDA, several GB) build of it
 # shellcheck disable=SC2086
 .venv/bin/python -m pip install -q $TORCH_SPEC
-.venv/bin/python -m pip install -q -e ".[dev,torchcodec,decord,deepspeed,demo]"
+.venv/bin/python -m pip install -q -e ".[dev,torchcodec,decord,deepspeed,demo,rl]"
 
 # The transformers releases the Qwen-VL models shipped with: tests/models/test_stock_pipeline.py reads their position
 # and processor code from these wheels as its oracle (never installed, never copied into the repository; ~22 MB).

@@ -23,6 +23,7 @@ from vidllm.data.load import FORMATS
 from vidllm.eval.config import BENCHMARK_NAMES, EVAL_TASKS
 from vidllm.models.config import LoraSettings, ModelConfig
 from vidllm.synthetic.dataset import SyntheticDataConfig
+from vidllm.train.rl.config import RLConfig
 
 DEEPSPEED_DIR = asset_dir("deepspeed")
 """Where the shipped DeepSpeed JSON files live (package data; the checkout's ``configs/deepspeed/`` points there);
@@ -439,6 +440,9 @@ class TrainConfig:
             ``torch_compile``, ``push_to_hub``, ``hub_model_id``, ``fsdp``...); checked against
             ``TrainingArguments`` when the config loads. Fields a vidllm group sets (:data:`TRAINER_OWNED`, e.g.
             ``learning_rate`` is ``optim.lr``) are refused here.
+        method: ``sft`` (supervised, the answers of the data) or ``grpo`` (reinforcement learning with verifiable
+            temporal rewards on TRL's ``GRPOTrainer``, configured by ``rl``; ``docs/rl.md``).
+        rl: GRPO settings (``method: grpo``).
     """
 
     model: ModelConfig = field(default_factory=ModelConfig)
@@ -455,6 +459,8 @@ class TrainConfig:
     trainer: dict[str, Any] = field(
         default_factory=dict, metadata={"help": "other transformers TrainingArguments fields, passed through"}
     )
+    method: str = field(default="sft", metadata={"help": "training method", "choices": ["sft", "grpo"]})
+    rl: RLConfig = field(default_factory=RLConfig)
 
     def __post_init__(self):
         check_trainer_section(self.trainer)
@@ -480,6 +486,10 @@ class TrainConfig:
             )
         if self.deepspeed is not None:
             self.deepspeed_path()  # fail at load time, not after the model is built
+        if self.method == "grpo":
+            from vidllm.train.rl.config import check_grpo
+
+            check_grpo(self)
 
     def deepspeed_path(self) -> Path | None:
         """The DeepSpeed JSON file (a shipped name resolved in ``configs/deepspeed/``).

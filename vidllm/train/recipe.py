@@ -116,7 +116,7 @@ def available_reporters(wanted: Sequence[str]) -> list[str]:
     return out
 
 
-def training_arguments(cfg: TrainConfig, kind: str):
+def training_arguments(cfg: TrainConfig, kind: str, cls=None, **fields: Any):
     """The ``TrainingArguments`` of ``cfg`` on a ``kind`` device (``cuda``, ``npu``, ``cpu``).
 
     vidllm's groups set the fields of :data:`~vidllm.train.config.TRAINER_OWNED`; the ``trainer:`` section sets any
@@ -124,7 +124,8 @@ def training_arguments(cfg: TrainConfig, kind: str):
     ``ddp_backend``...). With an ``evaluation:`` section, evaluation defaults to every ``checkpoint.save_steps``.
 
     Creating them starts the distributed process group under ``torchrun`` and, with a ZeRO-3 DeepSpeed config,
-    makes ``from_pretrained`` partition the weights while loading.
+    makes ``from_pretrained`` partition the weights while loading. ``cls`` is a ``TrainingArguments`` subclass
+    (TRL's ``GRPOConfig`` for ``method: grpo``) and ``fields`` its own fields.
 
     Raises:
         ConfigError: ``TrainingArguments`` refuses the combination (its message, naming the ``trainer:`` keys).
@@ -132,6 +133,8 @@ def training_arguments(cfg: TrainConfig, kind: str):
     from transformers import TrainingArguments
 
     from vidllm.config import ConfigError
+
+    cls = cls or TrainingArguments
 
     o, d, ck, lg = cfg.optim, cfg.data, cfg.checkpoint, cfg.logging
     bf16 = o.bf16 if o.bf16 is not None else kind in ("cuda", "npu")
@@ -186,10 +189,11 @@ def training_arguments(cfg: TrainConfig, kind: str):
         # every trained parameter takes part in every step (batches without a video get a placeholder one)
         ddp_find_unused_parameters=False,
         **extra,
+        **fields,
     )
     kwargs.update(cfg.trainer)  # checked against TrainingArguments' fields when the config loaded
     try:
-        return TrainingArguments(**kwargs)
+        return cls(**kwargs)
     except (TypeError, ValueError) as e:
         given = ", ".join(f"trainer.{k}" for k in cfg.trainer) or "no trainer: keys"
         raise ConfigError(f"TrainingArguments refused the settings ({given}): {' '.join(str(e).split())}") from None
@@ -477,6 +481,10 @@ def setup(cfg: TrainConfig, *, callbacks: Sequence[Any] = ()) -> TrainJob:
     Returns:
         The :class:`TrainJob`.
     """
+    if cfg.method == "grpo":  # reinforcement learning: vidllm.train.rl
+        from vidllm.train.rl.recipe import setup as setup_grpo
+
+        return setup_grpo(cfg, callbacks=callbacks)
     from transformers import set_seed
 
     from vidllm.train import preflight
@@ -513,13 +521,6 @@ def setup(cfg: TrainConfig, *, callbacks: Sequence[Any] = ()) -> TrainJob:
         dataset, collator = build_synthetic_dataset(cfg, adapter, args)
     else:
         dataset, collator = build_dataset(cfg, adapter, records, distributed=args.world_size > 1)
-    o = cfg.optim
-    learning_rates = {
-        "llm": o.lr,
-        "vision": o.vision_lr or o.lr,
-        "projector": o.projector_lr or o.lr,
-        "time": o.time_lr or o.lr,
-    }
     trainer = VidllmTrainer(
         model=adapter.model,
         args=args,
@@ -528,11 +529,16 @@ def setup(cfg: TrainConfig, *, callbacks: Sequence[Any] = ()) -> TrainJob:
         data_collator=collator,
         callbacks=list(callbacks),
         adapter=adapter,
-        learning_rates=learning_rates,
+        learning_rates=part_learning_rates(cfg.optim),
         train_config=cfg,
         grounding=grounding,
     )
     return TrainJob(cfg, args, adapter, dataset, trainer, resume_from)
+
+
+def part_learning_rates(o) -> dict[str, float]:
+    """The learning rate of each trained part (``optim.*_lr``, ``null``: ``optim.lr``)."""
+    return {"llm": o.lr, "vision": o.vision_lr or o.lr, "projector": o.projector_lr or o.lr, "time": o.time_lr or o.lr}
 
 
 def train(job: TrainJob):
