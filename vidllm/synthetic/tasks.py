@@ -1,8 +1,8 @@
 """Questions about a synthetic scene, as :class:`vidllm.data.Record` objects with targets in seconds.
 
-Per event, one moment-retrieval record; per ``pulse`` event, one highlight record (saliency = brightness level per
-clip); per scene, one dense-captioning record listing every event. The answer text is written later, by
-:func:`vidllm.data.render_answer` with whatever time scheme the run uses.
+Per query, one moment-retrieval record (every moment of the shape it names, in time order); per ``pulse`` event,
+one highlight record (saliency = brightness level per clip); per scene, one dense-captioning record listing every
+event. The answer text is written later, by :func:`vidllm.data.render_answer` with whatever time scheme the run uses.
 """
 
 from __future__ import annotations
@@ -44,11 +44,17 @@ def scene_records(scene: Scene, video: str, *, tasks: tuple[str, ...] = TASK_KIN
         raise ValueError(f"unknown synthetic tasks {unknown}; valid tasks: {', '.join(TASK_KINDS)}")
     records = []
     meta = {"dataset": "synthetic"}
+    moments: dict[str, list[int]] = {}  # query -> its events (a visible shape may appear several times)
     for k, event in enumerate(scene.events):
-        if "mr" in tasks:
-            targets = Targets(intervals=((event.start, event.end),), clip_length=scene.clip_length)
-            records.append(Record(video, "mr", question("mr", _moment_query(event)), targets, scene.duration,
-                                  query=_moment_query(event), meta={**meta, "event": k}))  # fmt: skip
+        moments.setdefault(_moment_query(event), []).append(k)
+    for k, event in enumerate(scene.events):
+        if "mr" in tasks and moments[_moment_query(event)][0] == k:
+            ks = moments[_moment_query(event)]
+            spans = tuple((scene.events[i].start, scene.events[i].end) for i in ks)
+            targets = Targets(intervals=spans, clip_length=scene.clip_length)
+            query = _moment_query(event)
+            records.append(Record(video, "mr", question("mr", query), targets, scene.duration, query=query,
+                                  meta={**meta, "event": k, "moments": len(ks)}))  # fmt: skip
         if "vhd" in tasks and event.kind == "pulse":
             clips = clips_of(event.start, event.end, scene.clip_length)
             saliency = tuple((i * scene.clip_length, float(v)) for i, v in zip(clips, event.levels))
