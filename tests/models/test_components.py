@@ -90,6 +90,20 @@ def test_time_embedding_zero_init_and_interpolation():
         add_time_embedding(feats, torch.zeros(4), emb)
 
 
+def test_sinusoidal_time_embedding_orders_the_seconds_before_training():
+    from vidllm.models.components.time_embedding import sinusoidal_table
+
+    table = sinusoidal_table(64, 32)
+    assert torch.allclose(table.pow(2).mean(dim=1), torch.ones(64), atol=1e-5)  # RMS 1 per row
+    # nearer seconds are more alike: the code carries order before any training
+    sims = table[10] @ table.T
+    assert sims[10] > sims[11] > sims[13] > sims[20]
+    emb = TimeEmbedding(max_seconds=63, dim=32, init="sinusoidal", scale=0.05)
+    assert torch.allclose(emb(torch.tensor([3.0])), 0.05 * table[3:4])
+    with pytest.raises(ValueError, match="zeros or sinusoidal"):
+        TimeEmbedding(4, 3, init="random")
+
+
 @pytest.mark.parametrize("iterations", [0, 3])
 def test_slots_are_weighted_averages(iterations):
     torch.manual_seed(0)
