@@ -59,7 +59,10 @@ def synthetic_corpus() -> tuple[str, ...]:
     """Sentences with the benchmark's words, so that the tokenizer learns them as tokens."""
     names = [f"the {c} {s}" for c in COLORS for s in SHAPES]
     queries = [f"{n} is visible" for n in names] + [f"{n} moves left" for n in names] + [f"{n} pulses" for n in names]
-    return (*(p.replace("<query_placeholder>", q) for q in queries for p in PROMPTS.values()), *queries)
+    # The mr / vhd / dvc questions only: the merges (and so the quickstart's documented numbers) stay as they were
+    # before the tad question existed; its words are still in the vocabulary, a few tokens each.
+    prompts = [PROMPTS[t] for t in ("mr", "vhd", "dvc")]
+    return (*(p.replace("<query_placeholder>", q) for q in queries for p in prompts), *queries)
 
 
 def scratch_config(size: ScratchModelConfig, tokenizer, family: str = "qwen2_vl"):
