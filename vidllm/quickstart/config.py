@@ -68,6 +68,8 @@ class QuickstartConfig:
         seed: Seeds the model, the training stream and the held-out set (each from its own stream).
         variant: Time components of the main model (:data:`vidllm.quickstart.variants.VARIANTS`).
         baselines: Also train the blind model (frames shuffled in time) and fit the best constant span.
+        blind: With ``baselines``, train the blind model (``false``: the constant span only, e.g. to add suites to a
+            finished run cheaply).
         blind_frames: How the blind model's frames hide time: ``shuffled`` or ``blank``.
         ablation: More variants to train and score with the same budget (``[all]``: every variant).
         scenes: What the videos and questions are (training stream and held-out sets alike; ``scenes.fps=[1,2]``
@@ -94,6 +96,7 @@ class QuickstartConfig:
     variant: str = field(default="time_embedding", metadata={"help": "main model's time components",
                                                           "choices": list(VARIANTS)})  # fmt: skip
     baselines: bool = field(default=True, metadata={"help": "blind model and constant span"})
+    blind: bool = field(default=True, metadata={"help": "with baselines: train the blind model"})
     blind_frames: str = field(default="shuffled", metadata={"help": "blind model frames",
                                                             "choices": ["shuffled", "blank"]})  # fmt: skip
     ablation: list[str] = field(default_factory=list, metadata={"help": "more variants for the table, or [all]"})
@@ -164,7 +167,7 @@ class QuickstartConfig:
     def runs(self) -> list[tuple[str, str, str]]:
         """The models to train: ``(run name, variant, frames)``, the main model first."""
         runs = [(self.variant, self.variant, "real")]
-        if self.baselines:
+        if self.baselines and self.blind:
             runs.append((f"blind_{self.variant}", self.variant, self.blind_frames))
         runs += [(v, v, "real") for v in self.ablation if v != self.variant]
         return runs
