@@ -67,3 +67,12 @@ def test_missing_file_and_bad_yaml(tmp_path):
     (tmp_path / "bad.yaml").write_text("- 1\n- 2\n")
     with pytest.raises(ConfigError, match="expected a mapping"):
         load_config(Run, tmp_path / "bad.yaml")
+
+
+def test_a_group_set_in_part_keeps_its_fields_default():
+    # QuickstartConfig.scenes defaults to one event per video; overriding scenes.fps must not reset that to the
+    # SyntheticDataConfig class default (1-3 events), which silently changed the benchmark before.
+    from vidllm.quickstart.config import load_quickstart_config
+
+    scenes = load_quickstart_config(None, ["scenes.fps=[1,2]"]).scenes
+    assert scenes.fps == [1.0, 2.0] and scenes.num_events == [1, 1] and scenes.kinds == ["visible", "pulse"]

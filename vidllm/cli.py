@@ -9,6 +9,7 @@
     vidllm export --lora RUN --out DIR [--merge] [--base BASE] [--push_to_hub OWNER/NAME]   (vidllm.train.cli)
     vidllm demo --model_path BASE [--lora_path RUN]               (vidllm.demo.cli)
     vidllm quickstart [--config FILE] [key=value ...]             (vidllm.quickstart.cli)
+    vidllm synthetic write --out DIR [key=value ...]              (vidllm.synthetic.cli)
 
 ``vidllm COMMAND --help`` lists each one's options.
 """
@@ -26,9 +27,10 @@ from vidllm.errors import run_command
 from vidllm.eval import cli as eval_cli
 from vidllm.eval import run_cli as eval_run_cli
 from vidllm.quickstart import cli as quickstart_cli
+from vidllm.synthetic import cli as synthetic_cli
 from vidllm.train import cli as train_cli
 
-SUBCOMMAND_GROUPS = (quickstart_cli, eval_cli, eval_run_cli, data_cli, train_cli, demo_cli)
+SUBCOMMAND_GROUPS = (quickstart_cli, synthetic_cli, eval_cli, eval_run_cli, data_cli, train_cli, demo_cli)
 
 
 def build_parser() -> tuple[argparse.ArgumentParser, dict[str, Callable[[argparse.Namespace], int]]]:
@@ -57,7 +59,9 @@ def main(argv: list[str] | None = None) -> int:
 
 def _command_name(args: argparse.Namespace) -> str:
     """``score tvg``, ``eval mr``, ``data stats``...: the subcommand as typed, for error messages."""
-    sub = {"score": "task", "eval": "kind_name", "data": "data_command"}.get(args.command)
+    sub = {"score": "task", "eval": "kind_name", "data": "data_command", "synthetic": "synthetic_command"}.get(
+        args.command
+    )
     name = getattr(args, sub, None) if sub else None
     return f"{args.command} {name}" if isinstance(name, str) else args.command
 

@@ -147,6 +147,11 @@ def from_dict(
     kwargs = {}
     for name, value in data.items():
         f = fields[name]
+        if isinstance(value, Mapping) and f.default_factory is not dataclasses.MISSING:
+            # a group set in part (``scenes.fps=[1,2]``) keeps the rest of the field's own default, not the class's
+            default = f.default_factory()
+            if dataclasses.is_dataclass(default):
+                value = _merged(_init_values(default), value)
         kwargs[name] = _convert(value, hints[name], f"{prefix}{name}", where, f.metadata.get("choices"), set_by)
     try:
         return cls(**kwargs)
@@ -156,6 +161,20 @@ def from_dict(
         raise ConfigError(
             f"{_group_source(where, set_by, prefix)}: {prefix.rstrip('.') or cls.__name__}: {e}"
         ) from None
+
+
+def _init_values(obj: Any) -> dict[str, Any]:
+    """A dataclass instance's ``init`` fields as a nested mapping (nested dataclasses as mappings too)."""
+    return {f.name: _init_values(v) if dataclasses.is_dataclass(v := getattr(obj, f.name)) else v
+            for f in dataclasses.fields(obj) if f.init}  # fmt: skip
+
+
+def _merged(base: Mapping[str, Any], update: Mapping[str, Any]) -> dict[str, Any]:
+    """``base`` with ``update`` over it, nested mappings merged key by key."""
+    out = dict(base)
+    for k, v in update.items():
+        out[k] = _merged(out[k], v) if isinstance(v, Mapping) and isinstance(out.get(k), Mapping) else v
+    return out
 
 
 def _convert(

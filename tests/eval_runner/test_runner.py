@@ -56,7 +56,8 @@ def test_mr_charades_answers_are_read_and_scored(charades, tiny_base, tmp_path):
             expected[qid] = []
             return "I am not sure when that happens."
         shift = 0.0 if qid % 3 == 0 else 3.0
-        expected[qid] = [[_one_decimal(s + shift), _one_decimal(e + shift)]]
+        # an answer past the end of the 32-s video is clipped to it (the runner gives the parser the duration)
+        expected[qid] = [[_one_decimal(s + shift), min(_one_decimal(e + shift), 32.0)]]
         return f"The event happens in the {TEXT.format_span(s + shift, e + shift)}."
 
     adapter = ScriptedAdapter(tiny_base, answer)
@@ -70,6 +71,7 @@ def test_mr_charades_answers_are_read_and_scored(charades, tiny_base, tmp_path):
     first = lines[0]
     assert first["prompt"].startswith("You are given a video from the charades dataset.")
     assert first["num_frames"] == 8 and first["video_duration"] == pytest.approx(32.0) and first["error"] is None
+    assert first["num_groups"] == 4 and first["group_times"] == pytest.approx([2.0, 10.0, 18.0, 26.0])  # what it saw
     official = tvg.score(expected, dict(gt.values()))
     assert result.reports["tvg"].metrics == official.metrics
     assert result.metrics["R1@0.7"] == 200 / 6  # the two exact answers

@@ -90,6 +90,36 @@ def test_time_embedding_zero_init_and_interpolation():
         add_time_embedding(feats, torch.zeros(4), emb)
 
 
+def test_sinusoidal_time_embedding_orders_the_seconds_before_training():
+    from vidllm.models.components.time_embedding import sinusoidal_table
+
+    table = sinusoidal_table(64, 32)
+    assert torch.allclose(table.pow(2).mean(dim=1), torch.ones(64), atol=1e-5)  # RMS 1 per row
+    # nearer seconds are more alike: the code carries order before any training
+    sims = table[10] @ table.T
+    assert sims[10] > sims[11] > sims[13] > sims[20]
+    emb = TimeEmbedding(max_seconds=63, dim=32, init="sinusoidal", scale=0.05)
+    assert torch.allclose(emb(torch.tensor([3.0])), 0.05 * table[3:4])
+    with pytest.raises(ValueError, match="zeros or sinusoidal"):
+        TimeEmbedding(4, 3, init="random")
+
+
+def test_per_video_slots_see_order_only_through_the_time_embedding():
+    # Why `slots` learned only the answer prior: pooled slots are a permutation-invariant function of the tokens, so
+    # with a zero-initialised time embedding a video and the same video reversed give the LLM identical slots.
+    from vidllm.models.components.slots import SlotCompressor, compress_video
+
+    torch.manual_seed(0)
+    tokens, times = torch.randn(16, 32) * 0.05, torch.arange(16.0)
+    reverse = torch.arange(15, -1, -1)
+    compressor = SlotCompressor(32, num_slots=8)
+    for init, order_kept in (("zeros", False), ("sinusoidal", True)):
+        emb = TimeEmbedding(max_seconds=63, dim=32, init=init, scale=0.05)
+        forward = compress_video(add_time_embedding(tokens, times, emb), 16, compressor, "video")[0]
+        backward = compress_video(add_time_embedding(tokens[reverse], times, emb), 16, compressor, "video")[0]
+        assert torch.allclose(forward, backward, atol=1e-6) != order_kept, init
+
+
 @pytest.mark.parametrize("iterations", [0, 3])
 def test_slots_are_weighted_averages(iterations):
     torch.manual_seed(0)

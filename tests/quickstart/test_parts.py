@@ -132,3 +132,44 @@ def test_synthetic_training_needs_a_length():
         load_train_config(None, ["data.synthetic.seed=1", "optim.max_steps=-1", "optim.epochs=1"])
     cfg = load_train_config(None, ["data.synthetic.num_samples=64", "optim.max_steps=-1"])
     assert cfg.data.synthetic.num_samples == 64
+
+
+def test_suites_from_overrides():
+    cfg = load_quickstart_config(None, ["scenes.fps=[1,2]", "scenes.duration=[8,24]", "fps=1.5", "test.fps=[0.5,4]",
+                                        "test.durations=[4,48]", "test.combined=true", "seeds=[0,1,2]",
+                                        "families=[qwen2_vl,qwen3_vl]"])  # fmt: skip
+    names = [s.name for s in cfg.suites()]
+    assert names[:5] == ["1.5fps_8-24s", "0.5fps_8-24s", "4fps_8-24s", "1.5fps_4s", "1.5fps_48s"]
+    assert "4fps_48s" in names and len(names) == len(set(names)) == 9
+    assert cfg.seed_list() == [0, 1, 2] and cfg.families == ["qwen2_vl", "qwen3_vl"]
+    with pytest.raises(ConfigError, match="families"):
+        load_quickstart_config(None, ["families=[qwen9]"])
+
+
+def test_a_short_suite_shortens_its_events():
+    from vidllm.quickstart.run import suite_scenes
+
+    cfg = load_quickstart_config(None, ["test.durations=[4]"])
+    short = suite_scenes(cfg, cfg.suites()[1])
+    assert short.duration == [4.0, 4.0] and short.event_length == [2.0, 4.0] and short.fps == []
+
+
+def test_seed_mean_gives_mean_and_spread():
+    from vidllm.quickstart.run import Row, Summary, seed_mean
+
+    rows = [Row("a", "", {"R1@0.5": v, "mIoU": v}, suites={"s": {"R1@0.5": v, "mIoU": v / 2}}) for v in (10.0, 30.0)]
+    row = seed_mean("f/a", rows)
+    assert row.suites["s"] == {"R1@0.5": 20.0, "mIoU": 10.0} and row.spread["s"] == {"R1@0.5": 10.0, "mIoU": 5.0}
+    table = Summary([row], None, 1, 1).suites_markdown()
+    assert "20.0±10.0 / 10.0±5.0" in table
+
+
+@pytest.mark.parametrize("family", ["qwen2_5_vl", "qwen3_vl"])
+def test_scratch_model_of_each_family_loads(tmp_path, family):
+    from vidllm.models import ModelConfig, load_model
+    from vidllm.quickstart.model import ScratchModelConfig, count_parameters, write_scratch_model
+
+    folder = write_scratch_model(tmp_path / "m", ScratchModelConfig(), family=family)
+    assert 0.5e6 < count_parameters(folder) < 1e6
+    adapter = load_model(ModelConfig(family=family, path=str(folder), device="cpu", dtype="float32"))
+    assert adapter.model.config.model_type == family

@@ -39,3 +39,24 @@ def test_cli_reruns_keep_finished_work(tmp_path, capsys):
     stamp = (tmp_path / "qs" / "runs" / "time_embedding" / "quickstart_train.json").stat().st_mtime
     assert main(["quickstart", *args]) == 0  # the finished training is kept, not redone
     assert (tmp_path / "qs" / "runs" / "time_embedding" / "quickstart_train.json").stat().st_mtime == stamp
+
+
+def test_grid_of_seeds_and_suites_through_the_cli(tmp_path, capsys):
+    # The lab's plumbing at the smallest size (1 step: the numbers mean nothing): a family other than Qwen2-VL,
+    # two seeds, a rate- and a length-shifted suite, the constant span fitted per suite, mean +- std over seeds.
+    out = tmp_path / "lab"
+    args = [f"output_dir={out}", "steps=1", "batch_size=2", "test_videos=2", "workers=0", "constant_fit_samples=50",
+            "families=[qwen2_5_vl]", "seeds=[0,1]", "blind_frames=blank", "scenes.fps=[1,2]",
+            "scenes.duration=[8,12]", "fps=1.5", "test.fps=[4]", "test.durations=[20]"]  # fmt: skip
+    assert main(["quickstart", *args]) == 0
+    printed = capsys.readouterr().out
+    assert "1.5fps_8-12s" in printed and "4fps_8-12s" in printed and "1.5fps_20s" in printed
+    data = json.loads((out / "summary.json").read_text())
+    names = [r["name"] for r in data["rows"]]
+    assert names == ["qwen2_5_vl/time_embedding", "qwen2_5_vl/blind_time_embedding", "qwen2_5_vl/constant"]
+    assert set(data["rows"][0]["spread"]) == {"1.5fps_8-12s", "4fps_8-12s", "1.5fps_20s"}
+    for seed in (0, 1):
+        line = out / f"qwen2_5_vl_seed{seed}" / "eval_suites" / "4fps_8-12s" / "time_embedding" / "samples.jsonl"
+        sample = json.loads(line.read_text().splitlines()[0])
+        assert sample["sample_fps"] == 4.0 and sample["num_groups"] == len(sample["group_times"])
+    assert (out / "suites.png").is_file() and "±" in (out / "summary.md").read_text()

@@ -4,7 +4,7 @@ import json
 import numpy as np
 import pytest
 
-from vidllm.eval import dvc, highlights, tvg
+from vidllm.eval import dvc, highlights, tad, tvg
 from vidllm.synthetic import SceneSpec
 from vidllm.synthetic.benchmark import sample_times, stream, write_benchmark
 from vidllm.video import read_frames
@@ -47,6 +47,12 @@ def test_perfect_answers_score_perfectly(bench):
     raw = json.loads(paths["dvc"].read_text())["annotations"]
     dvc_preds = {a["image_id"]: [{"timestamp": s, "caption": "x"} for s in a["segments"]] for a in raw}
     assert dvc.score(dvc_preds, dvc_gt, java=False).metrics["Recall@0.9"] == 100.0
+    tad_raw = json.loads(paths["tad"].read_text())["database"]
+    tad_preds = {
+        vid: [(a["label"], *a["segment"], 1.0) for a in entry["annotations"]] for vid, entry in tad_raw.items()
+    }
+    report = tad.score(tad_preds, tad.load_ground_truth(paths["tad"]))
+    assert report.metrics[next(k for k in report.metrics if "mAP" in k)] == 100.0
 
 
 def test_stream_is_deterministic_and_fresh():

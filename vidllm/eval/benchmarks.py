@@ -121,8 +121,8 @@ def parse_answer(task: str, answer: str, **time_kwargs: Any) -> dict[str, Any]:
         answer: The model's text.
         **time_kwargs: ``fps`` (required), ``duration``, ``num_bins``, ``gt_duration`` (below).
         fps: The sampling rate (reads "Frame n" answers as ``n / fps`` seconds).
-        duration: The video's length; given only for the ``bins`` scheme, which needs it (no clipping otherwise,
-            as TimeChat's formatter does not clip).
+        duration: The video's length: intervals are clipped to it and those starting after it dropped (the
+            ``bins`` scheme also needs it to read its tokens); ``None`` reads without clipping.
         num_bins: The ``bins`` scheme's token count.
         gt_duration: The GT duration, which sets the clip count of highlight answers (``int(duration / 2)``).
 

@@ -88,6 +88,7 @@ from vidllm.eval.samples import (
 from vidllm.eval.tasks import get_question
 from vidllm.eval.video_loader import VideoLoader
 from vidllm.io import read_json, write_json
+from vidllm.models.components.frame_groups import group_times
 from vidllm.video import VideoDecodeError
 
 logger = logging.getLogger(__name__)
@@ -395,17 +396,21 @@ def answer_line(adapter: Any, p: _Prepared, answer: str) -> dict[str, Any]:
     """The line of an answered sample, with the answer read for its task."""
     time_cfg = adapter.config.time
     bins = time_cfg.scheme == "bins"
-    time_kwargs = {"fps": float(p.video.sample_fps), "duration": float(p.video.duration) if bins else None,
+    # every scheme: answers past the video's end are clipped, or dropped when they start there
+    time_kwargs = {"fps": float(p.video.sample_fps), "duration": float(p.video.duration),
                    "num_bins": time_cfg.scheme_kwargs.get("num_bins") if bins else None}  # fmt: skip
     parsed = parse_answer(p.query.task, answer, **time_kwargs, gt_duration=p.query.entry.duration)
     # the model's confidence in each interval, read with the parser's own time settings
     confidences = confidences_of(answer, get_question(p.query.task), parsed, **time_kwargs)
     if confidences is not None:
         parsed["confidences"] = confidences
+    patch = getattr(getattr(adapter, "processor", None), "video_processor", None)
+    groups = group_times(p.video.timestamps, int(getattr(patch, "temporal_patch_size", 1) or 1))
     return {**_base_line(p.query, p.prompt), "answer": answer,
             "status": "ok" if is_parsed(p.query.task, parsed) else "unparseable", "error": None, "parsed": parsed,
             "video_duration": float(p.video.duration), "num_frames": len(p.video.timestamps),
-            "sample_fps": float(p.video.sample_fps)}  # fmt: skip
+            "sample_fps": float(p.video.sample_fps), "num_groups": len(groups),
+            "group_times": [round(float(t), 4) for t in groups]}  # fmt: skip
 
 
 # --------------------------------------------------------------------------------------------------------- finalize

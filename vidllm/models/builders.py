@@ -40,7 +40,13 @@ def build_video_modules(
     """
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(config.seed)
-        embedding = TimeEmbedding(config.time.max_seconds, hidden_size) if config.time.time_embedding else None
+        embedding = (
+            TimeEmbedding(
+                config.time.max_seconds, hidden_size, config.time.embedding_init, config.time.embedding_scale
+            )
+            if config.time.time_embedding
+            else None
+        )
         comp = config.compression
         compressor = SlotCompressor(hidden_size, comp.num_slots, comp.iterations) if comp.enabled else None
     return VideoTimeModules(layout, embedding, compressor, comp.per, absolute_time)

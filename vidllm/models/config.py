@@ -43,6 +43,10 @@ class TimeConfig:
         time_embedding: Add a learned, zero-initialised embedding of each frame's time (one row per integer second,
             fractional seconds interpolate) to every visual token of that frame (VTG-LLM).
         max_seconds: Rows of the time embedding minus one; later times use the last row.
+        embedding_init: ``zeros`` (an untrained model is unchanged) or ``sinusoidal`` (rows start as the
+            Transformer's sinusoidal code of the second, RMS ``embedding_scale``: the visual tokens carry their order
+            before training, which pooling into slots otherwise loses).
+        embedding_scale: RMS of a ``sinusoidal`` row.
         frame_text: Write each frame's time (in ``scheme``) before the frame's visual tokens (TimeChat / Qwen3-VL).
             Qwen3-VL always writes its native ``<t seconds>`` text; with ``frame_text`` it uses ``scheme`` instead.
         frame_text_template: Text around the encoded time; ``None`` picks :data:`FRAME_TEXT_TEMPLATES` by scheme.
@@ -54,6 +58,9 @@ class TimeConfig:
     time_tokens: bool = field(default=False, metadata={"help": "add the scheme's time tokens to the vocabulary"})
     time_embedding: bool = field(default=False, metadata={"help": "learned time embedding on visual tokens"})
     max_seconds: int = field(default=3600, metadata={"help": "largest second with its own time-embedding row"})
+    embedding_init: str = field(default="zeros", metadata={"help": "time-embedding start: zeros or sinusoidal",
+                                                           "choices": ["zeros", "sinusoidal"]})  # fmt: skip
+    embedding_scale: float = field(default=1.0, metadata={"help": "RMS of a sinusoidal time-embedding row"})
     frame_text: bool = field(default=False, metadata={"help": "write each frame's time before its visual tokens"})
     frame_text_template: str | None = field(default=None, metadata={"help": "e.g. '<{time} seconds>'"})
     numpro: bool = field(default=False, metadata={"help": "NumPro: number the frames and explain the numbers"})
@@ -73,6 +80,9 @@ class TimeConfig:
             )
         if self.max_seconds < 1:
             raise ValueError(f"time.max_seconds must be >= 1, got {self.max_seconds}")
+        if self.embedding_init not in ("zeros", "sinusoidal") or not self.embedding_scale > 0:
+            raise ValueError(f"time.embedding_init must be zeros or sinusoidal and embedding_scale > 0, got "
+                             f"{self.embedding_init!r}, {self.embedding_scale}")  # fmt: skip
         if self.frame_text_template is not None and "{time}" not in self.frame_text_template:
             raise ValueError(
                 f"time.frame_text_template must contain '{{time}}', got {self.frame_text_template!r}; "

@@ -264,7 +264,11 @@ def build_modules(config: ModelConfig, layout: VideoLayout, width: int) -> Video
 
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(config.seed)
-        embedding = TimeEmbedding(config.time.max_seconds, width) if config.time.time_embedding else None
+        embedding = (
+            TimeEmbedding(config.time.max_seconds, width, config.time.embedding_init, config.time.embedding_scale)
+            if config.time.time_embedding
+            else None
+        )
         comp = config.compression
         compressor = VTGLLMSlots(width, comp.num_slots) if comp.enabled else None
     return VideoTimeModules(layout, embedding, compressor, comp.per, absolute_time=False)

@@ -1,6 +1,7 @@
 """The ``vidllm quickstart`` subcommand (wired into :mod:`vidllm.cli` by :func:`add_subcommands`).
 
 vidllm quickstart [--config FILE] [key=value ...]     e.g. output_dir=qs steps=1500 ablation=[all]
+    test.fps=[0.5,1,4] test.durations=[8,32]  (shifted held-out suites)   seeds=[0,1,2] families=[qwen2_vl,qwen3_vl]
 """
 
 from __future__ import annotations
@@ -16,7 +17,9 @@ def _add_quickstart(sub: argparse._SubParsersAction) -> None:
     )
     p = sub.add_parser("quickstart", help="the whole toolkit offline on a CPU (~15 min)", description=text)
     p.add_argument("--config", help="a YAML setting fields of vidllm.quickstart.config.QuickstartConfig")
-    p.add_argument("overrides", nargs="*", metavar="key=value", help="e.g. output_dir=qs steps=1500 ablation=[all]")
+    p.add_argument("overrides", nargs="*", metavar="key=value",
+                   help="e.g. output_dir=qs steps=1500 ablation=[all] test.fps=[1,4] test.durations=[8,32] "
+                   "seeds=[0,1,2] families=[qwen2_vl,qwen2_5_vl,qwen3_vl]")  # fmt: skip
 
 
 def print_summary(summary) -> None:
@@ -24,7 +27,7 @@ def print_summary(summary) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    from vidllm.quickstart.run import METRICS, timeline_plot
+    from vidllm.quickstart.run import METRICS, suite_cell, timeline_plot
 
     table = Table(title=f"held-out synthetic moment retrieval ({summary.questions} questions)")
     table.add_column("model")
@@ -36,9 +39,20 @@ def print_summary(summary) -> None:
                       f"{r.minutes:.1f}")  # fmt: skip
     console = Console()
     console.print(table)
+    names = summary.suite_names()
+    if len(names) > 1:  # in distribution and shifted, side by side
+        suites = Table(title="every held-out suite: R1@0.5 / mIoU (first: in distribution)")
+        suites.add_column("model")
+        for n in names:
+            suites.add_column(n, justify="right")
+        for r in summary.rows:
+            suites.add_row(r.name, *(suite_cell(r, n) for n in names))
+        console.print(suites)
     out = summary.output_dir
-    console.print(f"summary: {out / 'summary.md'}\ntimeline: {timeline_plot(out, summary.rows[0].name)}",
-                  highlight=False)  # fmt: skip
+    console.print(f"summary: {out / 'summary.md'}", highlight=False)
+    timeline = timeline_plot(out, summary.rows[0].name)
+    if timeline.is_file():
+        console.print(f"timeline: {timeline}", highlight=False)
 
 
 def run_quickstart(args: argparse.Namespace) -> int:

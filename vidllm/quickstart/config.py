@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from vidllm.config import load_config
+from vidllm.models.tiny import FAMILIES
 from vidllm.quickstart.model import ScratchModelConfig
 from vidllm.quickstart.variants import VARIANTS
 from vidllm.synthetic.dataset import SyntheticDataConfig
@@ -22,6 +23,43 @@ def default_scenes() -> SyntheticDataConfig:
 
 
 @dataclass
+class TestSuites:
+    """Held-out suites beyond the in-distribution one (``test.fps=[0.5,1,4] test.durations=[8,32]``).
+
+    Attributes:
+        fps: Rate-shift suites: videos of the training lengths, sampled at each of these rates.
+        durations: Length-shift suites: videos of exactly each of these lengths (s), at the main ``fps``.
+        combined: Also every ``fps`` x ``durations`` pair.
+        videos: Videos per shifted suite (0: ``test_videos``).
+    """
+
+    fps: list[float] = field(default_factory=list, metadata={"help": "rate-shift suites (sampling rates)"})
+    durations: list[float] = field(default_factory=list, metadata={"help": "length-shift suites (seconds)"})
+    combined: bool = field(default=False, metadata={"help": "also every fps x duration"})
+    videos: int = field(default=0, metadata={"help": "videos per shifted suite (0: test_videos)"})
+
+    def __post_init__(self):
+        if any(not f > 0 for f in self.fps) or any(not d > 0 for d in self.durations) or self.videos < 0:
+            raise ValueError(f"test.fps and test.durations must be > 0 and test.videos >= 0, got {self.fps}, "
+                             f"{self.durations}, {self.videos}")  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Suite:
+    """One held-out set: its name, the rate it is sampled at and its length range (s)."""
+
+    name: str
+    fps: float
+    duration: tuple[float, float]
+
+
+def suite_name(fps: float, duration: tuple[float, float]) -> str:
+    """``"2fps_16s"``, ``"1.5fps_8-24s"``."""
+    low, high = duration
+    return f"{fps:g}fps_{low:g}s" if low == high else f"{fps:g}fps_{low:g}-{high:g}s"
+
+
+@dataclass
 class QuickstartConfig:
     """One quickstart run: benchmark, model, training budget, baselines and ablation.
 
@@ -30,11 +68,18 @@ class QuickstartConfig:
         seed: Seeds the model, the training stream and the held-out set (each from its own stream).
         variant: Time components of the main model (:data:`vidllm.quickstart.variants.VARIANTS`).
         baselines: Also train the blind model (frames shuffled in time) and fit the best constant span.
+        blind: With ``baselines``, train the blind model (``false``: the constant span only, e.g. to add suites to a
+            finished run cheaply).
         blind_frames: How the blind model's frames hide time: ``shuffled`` or ``blank``.
         ablation: More variants to train and score with the same budget (``[all]``: every variant).
-        scenes: What the videos and questions are (training stream and held-out set alike).
-        fps: Frames per second the model sees.
-        test_videos: Held-out videos (written as mp4 with ground truth).
+        scenes: What the videos and questions are (training stream and held-out sets alike; ``scenes.fps=[1,2]``
+            draws a sampling rate per training sample, ``scenes.duration=[8,24]`` a length).
+        fps: Frames per second the model sees (the in-distribution suite's rate; each training sample's when
+            ``scenes.fps`` is empty).
+        test_videos: Held-out videos of the in-distribution suite (written as mp4 with ground truth).
+        test: Shifted held-out suites (rate, length, both); every trained model is evaluated on each.
+        families: Model families (``qwen2_vl``, ``qwen2_5_vl``, ``qwen3_vl``): every run is repeated per family.
+        seeds: Seeds to repeat everything with (``[]``: ``seed`` only); the summary gives mean and std.
         constant_fit_samples: Training questions the constant span is chosen on.
         model: Sizes of the from-scratch Qwen2-VL.
         steps: Optimiser steps per trained model (each step sees ``batch_size`` fresh samples).
@@ -51,12 +96,17 @@ class QuickstartConfig:
     variant: str = field(default="time_embedding", metadata={"help": "main model's time components",
                                                           "choices": list(VARIANTS)})  # fmt: skip
     baselines: bool = field(default=True, metadata={"help": "blind model and constant span"})
+    blind: bool = field(default=True, metadata={"help": "with baselines: train the blind model"})
     blind_frames: str = field(default="shuffled", metadata={"help": "blind model frames",
                                                             "choices": ["shuffled", "blank"]})  # fmt: skip
     ablation: list[str] = field(default_factory=list, metadata={"help": "more variants for the table, or [all]"})
     scenes: SyntheticDataConfig = field(default_factory=default_scenes)
     fps: float = field(default=2.0, metadata={"help": "frames per second the model sees"})
     test_videos: int = field(default=100, metadata={"help": "held-out videos"})
+    test: TestSuites = field(default_factory=TestSuites)
+    families: list[str] = field(default_factory=lambda: ["qwen2_vl"], metadata={"help": "model families",
+                                                                               "choices": list(FAMILIES)})  # fmt: skip
+    seeds: list[int] = field(default_factory=list, metadata={"help": "seeds to repeat with ([]: seed)"})
     constant_fit_samples: int = field(default=4000, metadata={"help": "training questions for the constant span"})
     model: ScratchModelConfig = field(default_factory=ScratchModelConfig)
     steps: int = field(default=750, metadata={"help": "optimiser steps per model"})
@@ -72,6 +122,11 @@ class QuickstartConfig:
             self.scenes = SyntheticDataConfig(**self.scenes)
         if isinstance(self.model, dict):
             self.model = ScratchModelConfig(**self.model)
+        if isinstance(self.test, dict):
+            self.test = TestSuites(**self.test)
+        bad_families = [f for f in self.families if f not in FAMILIES]
+        if bad_families or not self.families or len(set(self.families)) < len(self.families):
+            raise ValueError(f"families={self.families}: give distinct names of {', '.join(FAMILIES)}")
         if self.ablation == ["all"]:
             self.ablation = list(VARIANTS)
         bad = [v for v in [self.variant, *self.ablation] if v not in VARIANTS]
@@ -92,10 +147,27 @@ class QuickstartConfig:
         if not self.fps > 0 or not self.lr > 0:
             raise ValueError(f"fps and lr must be > 0, got fps={self.fps} lr={self.lr}")
 
+    def suites(self) -> list[Suite]:
+        """The held-out suites, the in-distribution one (``fps``, ``scenes.duration``) first."""
+        trained = (float(self.scenes.duration[0]), float(self.scenes.duration[1]))
+        pairs = [(self.fps, trained)]
+        pairs += [(float(f), trained) for f in self.test.fps]
+        pairs += [(self.fps, (float(d), float(d))) for d in self.test.durations]
+        if self.test.combined:
+            pairs += [(float(f), (float(d), float(d))) for f in self.test.fps for d in self.test.durations]
+        suites: dict[str, Suite] = {}
+        for fps, duration in pairs:
+            suites.setdefault(suite_name(fps, duration), Suite(suite_name(fps, duration), fps, duration))
+        return list(suites.values())
+
+    def seed_list(self) -> list[int]:
+        """The seeds to run (``seeds``, or ``[seed]``)."""
+        return list(self.seeds) or [self.seed]
+
     def runs(self) -> list[tuple[str, str, str]]:
         """The models to train: ``(run name, variant, frames)``, the main model first."""
         runs = [(self.variant, self.variant, "real")]
-        if self.baselines:
+        if self.baselines and self.blind:
             runs.append((f"blind_{self.variant}", self.variant, self.blind_frames))
         runs += [(v, v, "real") for v in self.ablation if v != self.variant]
         return runs

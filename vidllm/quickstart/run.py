@@ -14,10 +14,15 @@
 Layout of ``output_dir``::
 
     model_init/              the randomly initialised model every run starts from
-    heldout/                 held-out videos, VTG-IT file and ground truth
+    heldout/                 in-distribution held-out videos, VTG-IT file and ground truth
+    heldout_<suite>/         each shifted suite (``test.fps``, ``test.durations``), e.g. heldout_4fps_8-24s
     runs/<name>/             training runs (loadable by vidllm.models and eval/mr.py)
-    eval/<name>/             samples.jsonl, results.json, plots/timelines.png ...
-    summary.md, summary.json
+    eval/<name>/             samples.jsonl, results.json, plots/timelines.png ... (in distribution)
+    eval_suites/<suite>/<name>/   the same on each shifted suite
+    summary.md, summary.json, suites.png (R1@0.5 per model and suite)
+
+With several ``families`` or ``seeds``, each (family, seed) is such a folder, ``<family>_seed<seed>/``, and the
+top-level summary gives the mean and standard deviation over seeds.
 
 Reruns continue: finished trainings and evaluated samples are kept.
 """
@@ -33,7 +38,7 @@ from typing import Any
 
 from vidllm.config import save_config, to_dict
 from vidllm.quickstart.baselines import best_constant_span
-from vidllm.quickstart.config import QuickstartConfig
+from vidllm.quickstart.config import QuickstartConfig, Suite
 from vidllm.quickstart.model import count_parameters, write_scratch_model
 from vidllm.quickstart.variants import VARIANTS, get_variant
 
@@ -56,6 +61,8 @@ class Row:
         minutes: Training time (0 for the constant span).
         unparsed: Answers without a readable interval (scored as misses).
         files: Where its outputs are.
+        suites: ``{suite: {metric: value}}`` on every held-out suite (the in-distribution one included).
+        spread: The same layout, standard deviations over seeds (aggregated summaries only).
     """
 
     name: str
@@ -64,6 +71,8 @@ class Row:
     minutes: float = 0.0
     unparsed: int = 0
     files: dict[str, str] = field(default_factory=dict)
+    suites: dict[str, dict[str, float]] = field(default_factory=dict)
+    spread: dict[str, dict[str, float]] = field(default_factory=dict)
 
 
 @dataclass
@@ -88,30 +97,66 @@ class Summary:
             lines.append(f"| {r.name}: {r.description} | {values} | {r.minutes:.1f} | {r.unparsed} |")
         return "\n".join(lines)
 
+    def suite_names(self) -> list[str]:
+        """The held-out suites of the table, in-distribution first."""
+        return list(self.rows[0].suites) if self.rows else []
+
+    def suites_markdown(self) -> str:
+        """R1@0.5 / mIoU of every model on every suite (mean +- std over seeds when aggregated)."""
+        names = self.suite_names()
+        lines = ["| model | " + " | ".join(names) + " |", "|" + "---|" * (len(names) + 1)]
+        for r in self.rows:
+            lines.append(f"| {r.name} | " + " | ".join(suite_cell(r, n) for n in names) + " |")
+        return "\n".join(lines)
+
+
+def suite_cell(row: Row, suite: str) -> str:
+    """``"92.0 / 83.8"`` (R1@0.5 / mIoU), with ``+- std`` when the row has a spread."""
+    m, sd = row.suites.get(suite, {}), row.spread.get(suite, {})
+    if not m:
+        return "-"
+    if sd:
+        return f"{m['R1@0.5']:.1f}±{sd['R1@0.5']:.1f} / {m['mIoU']:.1f}±{sd['mIoU']:.1f}"
+    return f"{m['R1@0.5']:.1f} / {m['mIoU']:.1f}"
+
 
 # --------------------------------------------------------------------------------------------------- 1-2. inputs
 
 
-def write_heldout(cfg: QuickstartConfig, out: Path) -> dict[str, Path]:
-    """The held-out benchmark (kept when already written with the same settings)."""
-    from vidllm.synthetic.benchmark import write_benchmark
+def suite_scenes(cfg: QuickstartConfig, suite: Suite):
+    """The scenes of a held-out suite: the training scenes at the suite's lengths (events shortened to fit)."""
+    import dataclasses
 
-    return write_benchmark(
-        out,
-        num_videos=cfg.test_videos,
-        spec=cfg.scenes.spec(),
+    low, high = cfg.scenes.event_length
+    shortest = suite.duration[0]
+    return dataclasses.replace(cfg.scenes, duration=list(suite.duration), fps=[],
+                               event_length=[min(low, shortest), min(high, shortest)])  # fmt: skip
+
+
+def heldout_dir(out: Path, cfg: QuickstartConfig, suite: Suite) -> Path:
+    """``heldout/`` for the in-distribution suite, ``heldout_<suite>/`` for the others."""
+    return out / "heldout" if suite == cfg.suites()[0] else out / f"heldout_{suite.name}"
+
+
+def write_heldout(cfg: QuickstartConfig, out: Path, suite: Suite | None = None) -> dict[str, Path]:
+    """A held-out suite's benchmark (the in-distribution one by default; kept when already written)."""
+    from vidllm.synthetic.heldout import HeldoutConfig, write_heldout
+
+    suite = suite or cfg.suites()[0]
+    first = suite == cfg.suites()[0]
+    spec = HeldoutConfig(
+        n=cfg.test_videos if first else cfg.test.videos or cfg.test_videos,
         seed=cfg.seed + HELDOUT_SEED_OFFSET,
-        split="test",
-        video_fps=2 * cfg.fps,  # a multiple of the sampling rate: every sampled frame is a written frame
-        size=(cfg.scenes.size, cfg.scenes.size),
-        tasks=tuple(cfg.scenes.tasks),
+        fps=suite.fps,  # written at twice the rate: every sampled frame is a written frame
+        scenes=suite_scenes(cfg, suite),
     )
+    return write_heldout(spec, out)
 
 
 def initial_model(cfg: QuickstartConfig, out: Path) -> Path:
     """The randomly initialised model every run starts from (written once)."""
     if not (out / "config.json").is_file():
-        write_scratch_model(out, cfg.model, seed=cfg.seed)
+        write_scratch_model(out, cfg.model, seed=cfg.seed, family=cfg.families[0])
     return out
 
 
@@ -130,7 +175,7 @@ def train_config(cfg: QuickstartConfig, variant: str, frames: str, init: Path, r
     side = cfg.model.frame
     return TrainConfig(
         model=ModelConfig(
-            family="qwen2_vl",
+            family=cfg.families[0],
             path=str(init),
             dtype="float32",
             attn_implementation="sdpa",
@@ -183,8 +228,11 @@ def train_model(cfg: QuickstartConfig, variant: str, frames: str, init: Path, ru
 # ------------------------------------------------------------------------------------------------------- 4. eval
 
 
-def eval_config(cfg: QuickstartConfig, init: Path, run_dir: Path, bench: dict[str, Path], out: Path):
-    """The :class:`~vidllm.eval.config.EvalConfig` of one model on the held-out set (what ``eval/mr.py`` runs)."""
+def eval_config(
+    cfg: QuickstartConfig, init: Path, run_dir: Path, bench: dict[str, Path], out: Path, fps: float | None = None
+):
+    """The :class:`~vidllm.eval.config.EvalConfig` of one model on a held-out set sampled at ``fps`` (default: the
+    main ``fps``): what ``eval/mr.py ... sampling.fps=...`` runs."""
     from vidllm.eval.config import EvalConfig, GenerationConfig, SamplingConfig
     from vidllm.models.config import ModelConfig
     from vidllm.synthetic.tasks import PROMPTS
@@ -195,10 +243,10 @@ def eval_config(cfg: QuickstartConfig, init: Path, run_dir: Path, bench: dict[st
         gt_path=str(bench["tvg"]),
         video_root=str(bench["videos"]),
         model=ModelConfig(
-            family="qwen2_vl", path=str(init), dtype="float32", attn_implementation="sdpa", device="cpu"
+            family=cfg.families[0], path=str(init), dtype="float32", attn_implementation="sdpa", device="cpu"
         ),  # fmt: skip
         lora_path=str(run_dir),
-        sampling=SamplingConfig(fps=cfg.fps, backend="pyav"),
+        sampling=SamplingConfig(fps=fps or cfg.fps, backend="pyav"),
         generation=GenerationConfig(max_new_tokens=40),
         prompt=PROMPTS["mr"],
         output_dir=str(out),
@@ -209,11 +257,13 @@ def eval_config(cfg: QuickstartConfig, init: Path, run_dir: Path, bench: dict[st
     )
 
 
-def evaluate_model(cfg: QuickstartConfig, init: Path, run_dir: Path, bench: dict[str, Path], out: Path):
+def evaluate_model(
+    cfg: QuickstartConfig, init: Path, run_dir: Path, bench: dict[str, Path], out: Path, fps: float | None = None
+):
     """Evaluate one trained model; returns ``(metrics, unparsed count, files)``."""
     from vidllm.eval.runner import evaluate
 
-    result = evaluate(eval_config(cfg, init, run_dir, bench, out))
+    result = evaluate(eval_config(cfg, init, run_dir, bench, out, fps))
     metrics = {m: float(result.metrics[m]) for m in METRICS}
     files = {k: str(v) for k, v in result.files.items() if isinstance(v, (str, Path))}
     return metrics, int(result.counts.get("unparseable", 0)), files
@@ -222,8 +272,11 @@ def evaluate_model(cfg: QuickstartConfig, init: Path, run_dir: Path, bench: dict
 # -------------------------------------------------------------------------------------------- 5. baselines, table
 
 
-def constant_baseline(cfg: QuickstartConfig, gt_path: Path) -> tuple[tuple[float, float], dict[str, float]]:
-    """Fit the best constant span on the training stream's first questions; score it on the held-out set."""
+def constant_baseline(
+    cfg: QuickstartConfig, gt_path: Path, suite: Suite | None = None
+) -> tuple[tuple[float, float], dict[str, float]]:
+    """Fit the best constant span on the first questions of the training stream drawn at the suite's lengths (the
+    training stream itself for the in-distribution suite); score it on the suite's held-out set."""
     import dataclasses
 
     import numpy as np
@@ -231,7 +284,8 @@ def constant_baseline(cfg: QuickstartConfig, gt_path: Path) -> tuple[tuple[float
     from vidllm.eval import tvg
     from vidllm.synthetic.dataset import draw_record
 
-    scenes = dataclasses.replace(cfg.scenes, seed=cfg.seed, tasks=["mr"])
+    scenes = suite_scenes(cfg, suite) if suite else cfg.scenes
+    scenes = dataclasses.replace(scenes, seed=cfg.seed, tasks=["mr"])
     targets = np.array([draw_record(scenes, i)[0].targets.intervals[0] for i in range(cfg.constant_fit_samples)])
     span = best_constant_span(targets)
     gt = tvg.load_ground_truth(gt_path)
@@ -241,11 +295,23 @@ def constant_baseline(cfg: QuickstartConfig, gt_path: Path) -> tuple[tuple[float
 
 def run(cfg: QuickstartConfig) -> Summary:
     """Generate, train, evaluate, compare (see the module docstring); returns the summary (also written to
-    ``output_dir``)."""
+    ``output_dir``). With several families or seeds, one run per (family, seed) and a summary over them."""
+    if len(cfg.families) == 1 and len(cfg.seed_list()) == 1:
+        return run_one(cfg)
+    return run_grid(cfg)
+
+
+def run_one(cfg: QuickstartConfig) -> Summary:
+    """One family, one seed: every model trained, evaluated on every suite, and the constant span per suite."""
+    import dataclasses
+
     out = Path(cfg.output_dir)
     out.mkdir(parents=True, exist_ok=True)
+    cfg = dataclasses.replace(cfg, seed=cfg.seed_list()[0], seeds=[])
     save_config(cfg, out / "quickstart.yaml")
-    bench = write_heldout(cfg, out / "heldout")
+    suites = cfg.suites()
+    benches = {s.name: write_heldout(cfg, heldout_dir(out, cfg, s), s) for s in suites}
+    bench = benches[suites[0].name]
     init = initial_model(cfg, out / "model_init")
     rows = []
     for name, variant, frames in cfg.runs():
@@ -257,14 +323,62 @@ def run(cfg: QuickstartConfig) -> Summary:
         description = VARIANTS[variant].description
         if frames != "real":
             description = f"blind: same model, frames {frames} in time"
-        rows.append(Row(name, description, metrics, minutes, unparsed, files))
+        row = Row(name, description, metrics, minutes, unparsed, files, suites={suites[0].name: metrics})
+        for s in suites[1:]:
+            shifted = out / "eval_suites" / s.name / name
+            row.suites[s.name] = evaluate_model(cfg, init, run_dir, benches[s.name], shifted, s.fps)[0]
+        rows.append(row)
         logger.info("%s: %s", name, ", ".join(f"{k} {v:.1f}" for k, v in metrics.items()))
     if cfg.baselines:
         span, metrics = constant_baseline(cfg, bench["tvg"])
-        rows.append(Row("constant", f"always answer {span[0]:g} - {span[1]:g} s (best on training questions)",
-                        metrics))  # fmt: skip
+        row = Row("constant", f"always answer {span[0]:g} - {span[1]:g} s (best on training questions)", metrics,
+                  suites={suites[0].name: metrics})  # fmt: skip
+        for s in suites[1:]:  # fitted per suite: the best a model that knows only the answers' distribution does
+            row.suites[s.name] = constant_baseline(cfg, benches[s.name]["tvg"], s)[1]
+        rows.append(row)
     questions = len(Path(bench["records"]).read_text(encoding="utf-8").splitlines())
     summary = Summary(rows, out, questions, count_parameters(init))
+    write_summary(cfg, summary)
+    return summary
+
+
+def seed_mean(name: str, seeds: list[Row]) -> Row:
+    """One row of the same model over seeds: mean metrics, and per suite their standard deviation (``spread``)."""
+    import numpy as np
+
+    def mean(values: list[dict[str, float]]) -> dict[str, float]:
+        return {k: float(np.mean([v[k] for v in values])) for k in values[0]}
+
+    def std(values: list[dict[str, float]]) -> dict[str, float]:
+        return {k: float(np.std([v[k] for v in values])) for k in values[0]}
+
+    row = Row(name, seeds[0].description, mean([r.metrics for r in seeds]), float(np.mean([r.minutes for r in seeds])),
+              int(sum(r.unparsed for r in seeds)))  # fmt: skip
+    row.suites = {s: mean([r.suites[s] for r in seeds]) for s in seeds[0].suites}
+    if len(seeds) > 1:
+        row.spread = {s: std([r.suites[s] for r in seeds]) for s in seeds[0].suites}
+    return row
+
+
+def run_grid(cfg: QuickstartConfig) -> Summary:
+    """Every (family, seed) in ``<family>_seed<seed>/``; the summary's rows are ``<family>/<name>`` with the mean
+    over seeds and their standard deviation (``Row.spread``)."""
+    import dataclasses
+
+    out = Path(cfg.output_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    save_config(cfg, out / "quickstart.yaml")
+    per_seed: dict[str, list[Row]] = {}
+    done = []
+    for family in cfg.families:
+        for seed in cfg.seed_list():
+            sub = dataclasses.replace(cfg, families=[family], seed=seed, seeds=[],
+                                      output_dir=str(out / f"{family}_seed{seed}"))  # fmt: skip
+            done.append(run_one(sub))
+            for r in done[-1].rows:
+                per_seed.setdefault(f"{family}/{r.name}", []).append(r)
+    rows = [seed_mean(name, seeds) for name, seeds in per_seed.items()]
+    summary = Summary(rows, out, done[0].questions, done[0].parameters)
     write_summary(cfg, summary)
     return summary
 
@@ -273,6 +387,40 @@ def event_count(cfg: QuickstartConfig) -> str:
     """``"1 event"`` or ``"1-3 events"``."""
     low, high = cfg.scenes.num_events
     return "1 event" if low == high == 1 else f"{low}-{high} events" if low != high else f"{low} events"
+
+
+def suite_legend(cfg: QuickstartConfig) -> str:
+    """What the suites are: the first is in distribution."""
+    rates = f"{cfg.scenes.fps[0]:g}-{cfg.scenes.fps[1]:g}" if cfg.scenes.fps else f"{cfg.fps:g}"
+    low, high = cfg.scenes.duration
+    length = f"{low:g}" if low == high else f"{low:g}-{high:g}"
+    return f"trained at {rates} fps on {length}-s videos; the first suite is in distribution"
+
+
+def suites_plot(summary: Summary) -> Path | None:
+    """A heat map of R1@0.5, models x suites, as ``suites.png`` (``None`` with a single suite)."""
+    names = summary.suite_names()
+    if len(names) < 2:
+        return None
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    values = np.array([[r.suites.get(n, {}).get("R1@0.5", np.nan) for n in names] for r in summary.rows])
+    fig, ax = plt.subplots(figsize=(1.2 * len(names) + 3, 0.45 * len(summary.rows) + 1.5))
+    ax.imshow(values, cmap="viridis", vmin=0, vmax=100, aspect="auto")
+    ax.set_xticks(range(len(names)), names, rotation=30, ha="right")
+    ax.set_yticks(range(len(summary.rows)), [r.name for r in summary.rows])
+    for (i, j), v in np.ndenumerate(values):
+        ax.text(j, i, f"{v:.0f}", ha="center", va="center", color="white" if v < 60 else "black", fontsize=8)
+    ax.set_title("R1@0.5 on each held-out suite")
+    fig.tight_layout()
+    path = summary.output_dir / "suites.png"
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return path
 
 
 def timeline_plot(out: Path, name: str) -> Path:
@@ -294,8 +442,15 @@ def write_summary(cfg: QuickstartConfig, summary: Summary) -> None:
         "",
         summary.markdown(),
         "",
+        f"Every held-out suite, R1@0.5 / mIoU ({suite_legend(cfg)}; seeds {cfg.seed_list()}, families "
+        f"{', '.join(cfg.families)}):",
+        "",
+        summary.suites_markdown(),
+        "",
         f"Predicted vs. true intervals of {main.name}: {timeline_plot(out, main.name)}",
     ]
+    if suites_plot(summary) is not None:
+        lines.append(f"R1@0.5 per model and suite: {out / 'suites.png'}")
     (out / "summary.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
     data: dict[str, Any] = {
         "config": to_dict(cfg),

@@ -28,6 +28,11 @@ class Variant:
     compression: CompressionConfig = field(default_factory=CompressionConfig)
 
 
+SINUSOIDAL = {"embedding_init": "sinusoidal", "embedding_scale": 0.05}
+"""A time embedding that starts as the sinusoidal code of the second, at about the RMS (0.05) of the scratch model's
+visual tokens: pooling all of a video's tokens into slots keeps their order only through what was added to them,
+and a zero-initialised embedding gives the slots no order to start from."""
+
 VARIANTS: dict[str, Variant] = {
     v.name: v
     for v in (
@@ -38,8 +43,9 @@ VARIANTS: dict[str, Variant] = {
                 TimeConfig(scheme="vtgllm", time_tokens=True, frame_text=True)),
         Variant("time_embedding", "text times; learned time embedding added to visual tokens",
                 TimeConfig(scheme="text", time_embedding=True)),
-        Variant("slots", "time embedding, then 8 slots per video (VTG-LLM compression)",
-                TimeConfig(scheme="text", time_embedding=True), CompressionConfig(enabled=True, num_slots=8)),
+        Variant("slots", "sinusoidal time embedding, then 8 slots per video (VTG-LLM compression)",
+                TimeConfig(scheme="text", time_embedding=True, **SINUSOIDAL),
+                CompressionConfig(enabled=True, num_slots=8)),
         Variant("numpro", "frame numbers drawn on frames; answers in frame numbers (NumPro)",
                 TimeConfig(scheme="frames", numpro=True)),
     )

@@ -8,6 +8,7 @@ Written files, under ``out_dir``::
     <split>.tvg.caption_coco_format.json           moment retrieval GT   (vidllm score tvg / eval/mr.py)
     <split>.highlight.jsonl                        highlight GT          (vidllm score hd / eval/hd.py)
     <split>.dvc.caption_coco_format.json           dense captioning GT   (vidllm score dvc / eval/dvc.py)
+    <split>.tad.json                               action detection GT   (vidllm score tad), ActivityNet form
     <split>.records.jsonl                          vidllm's own lossless records (targets in seconds)
 """
 
@@ -69,9 +70,12 @@ def stream(
         k += 1
 
 
-def _ground_truth(scenes: list[tuple[str, Scene]], records: list[Record]) -> dict[str, object]:
+def _ground_truth(scenes: list[tuple[str, Scene]], records: list[Record], split: str = "test") -> dict[str, object]:
     """Ground truth in the scorers' formats; also stamps each record's ``meta["qid"]`` (its id in the GT)."""
-    tvg, hd, dvc = [], [], []
+    from vidllm.data.convert.tad import ground_truth as tad_ground_truth
+    from vidllm.synthetic.tasks import ACTIONS
+
+    tvg, hd, dvc, tad = [], [], [], []
     for i, r in enumerate(records):
         vid = Path(r.video).name
         if r.task == "mr":
@@ -94,10 +98,15 @@ def _ground_truth(scenes: list[tuple[str, Scene]], records: list[Record]) -> dic
             pure_cap = ". ".join(c for _, _, c in caps)
             dvc.append({"image_id": vid, "id": len(dvc), "duration": r.duration, "segments": segments,
                         "pure_cap": pure_cap})  # fmt: skip
+        elif r.task == "tad":
+            tad.append(r)
         else:
             raise ValueError(f"record {i}: no ground-truth form for task {r.task!r}")
-    gt = {"tvg": {"annotations": tvg}, "hd": hd, "dvc": {"annotations": dvc}}
-    return {k: v for k, v in gt.items() if (v["annotations"] if isinstance(v, dict) else v)}
+    gt: dict[str, object] = {"tvg": {"annotations": tvg}, "hd": hd, "dvc": {"annotations": dvc}}
+    if tad:  # every video is in the database, also those without an instance of a class
+        videos = {Path(name).stem: scene.duration for name, scene in scenes}
+        gt["tad"] = tad_ground_truth(tad, videos, split, list(ACTIONS.values()))
+    return {k: v for k, v in gt.items() if (v.get("annotations", True) if isinstance(v, dict) else v)}
 
 
 def write_benchmark(
@@ -143,7 +152,7 @@ def write_benchmark(
             write_clip(path, render(scene, sample_times(scene.duration, video_fps), *size), video_fps)
         scenes.append((name, scene))
         records.extend(scene_records(scene, name, tasks=tasks))
-    converted = Converted("synthetic", split, records, _ground_truth(scenes, records))
+    converted = Converted("synthetic", split, records, _ground_truth(scenes, records, split))
     paths = write_converted(converted, out, scheme)
     paths["records"] = write_records(records, out / f"{split}.records.jsonl")
     paths["videos"] = out / "videos"

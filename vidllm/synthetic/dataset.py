@@ -36,8 +36,11 @@ class SyntheticDataConfig:
         seed: Seed of the stream (held-out sets are written with other seeds).
         num_samples: Samples in one pass (0: one fresh sample per training slot, ``max_steps`` x global batch).
         duration: Video length range ``[low, high]`` in seconds.
+        fps: Sampling rate range ``[low, high]``: each sample draws its own rate (uniform); ``[]``: the run's
+            ``data.fps`` for every sample.
         num_events: Events per video ``[low, high]``; the ones a question does not name are distractors.
         kinds: Event kinds: ``visible``, ``move``, ``pulse``.
+        moments: How many times a ``visible`` shape appears ``[low, high]`` (its query has that many moments).
         event_length: Event length range ``[low, high]`` in seconds.
         grid: Event boundaries fall on multiples of this many seconds.
         size: Frame side in pixels (square frames).
@@ -50,7 +53,9 @@ class SyntheticDataConfig:
     seed: int = field(default=0, metadata={"help": "seed of the synthetic stream"})
     num_samples: int = field(default=0, metadata={"help": "samples per pass (0: max_steps x global batch)"})
     duration: list[float] = field(default_factory=lambda: [16.0, 16.0], metadata={"help": "video length range (s)"})
+    fps: list[float] = field(default_factory=list, metadata={"help": "sampling rate range per sample ([]: data.fps)"})
     num_events: list[int] = field(default_factory=lambda: [1, 3], metadata={"help": "events per video range"})
+    moments: list[int] = field(default_factory=lambda: [1, 1], metadata={"help": "moments per visible shape"})
     kinds: list[str] = field(
         default_factory=lambda: list(EVENT_KINDS), metadata={"help": "event kinds", "choices": list(EVENT_KINDS)}
     )
@@ -69,7 +74,9 @@ class SyntheticDataConfig:
     frames: str = field(default="real", metadata={"help": "real, shuffled or blank", "choices": list(FRAME_MODES)})
 
     def __post_init__(self):
-        for name in ("duration", "num_events", "event_length"):
+        if self.fps and (len(self.fps) != 2 or not 0 < self.fps[0] <= self.fps[1]):
+            raise ValueError(f"data.synthetic.fps must be [] or [low, high] with 0 < low <= high, got {self.fps}")
+        for name in ("duration", "num_events", "event_length", "moments"):
             value = getattr(self, name)
             if len(value) != 2 or value[0] > value[1]:
                 raise ValueError(f"data.synthetic.{name} must be [low, high] with low <= high, got {value}")
@@ -90,7 +97,15 @@ class SyntheticDataConfig:
             grid=self.grid,
             shapes=tuple(self.shapes),
             colors=tuple(self.colors),
+            moments=(int(self.moments[0]), int(self.moments[1])),
         )
+
+    def sample_fps(self, index: int, fps: float) -> float:
+        """The sampling rate of sample ``index``: drawn from :attr:`fps` (its own random stream, so the scenes stay
+        those of a fixed rate), or ``fps`` when no range is set."""
+        if not self.fps:
+            return float(fps)
+        return float(np.random.default_rng((self.seed, index, 1)).uniform(self.fps[0], self.fps[1]))
 
 
 def hide_time(frames: np.ndarray, mode: str, rng: np.random.Generator) -> np.ndarray:
@@ -125,9 +140,10 @@ def draw_record(cfg: SyntheticDataConfig, index: int):
 
 
 def draw_sample(cfg: SyntheticDataConfig, index: int, fps: float):
-    """Sample ``index`` of the stream: ``(record, frames uint8 (T,H,W,3), timestamps float64 (T,) seconds)``."""
+    """Sample ``index`` of the stream: ``(record, frames uint8 (T,H,W,3), timestamps float64 (T,) seconds)``, sampled
+    at ``fps`` or at the sample's own rate when ``cfg.fps`` is a range (:meth:`SyntheticDataConfig.sample_fps`)."""
     record, scene, rng = draw_record(cfg, index)
-    times = sample_times(scene.duration, fps)
+    times = sample_times(scene.duration, cfg.sample_fps(index, fps))
     frames = hide_time(render(scene, times, cfg.size, cfg.size), cfg.frames, rng)
     return record, frames, times
 
@@ -157,7 +173,7 @@ class SyntheticInstructionDataset(torch.utils.data.Dataset):
 
     def __getitem__(self, index: int) -> dict[str, Any]:
         record, frames, times = draw_sample(self.cfg, index, self.fps)
-        clip = Clip(frames, times, self.fps, record.duration)
+        clip = Clip(frames, times, self.cfg.sample_fps(index, self.fps), record.duration)
         sample = encode_record(self.adapter, record, clip)
         sample[SKIPPED_KEY] = 0
         return sample

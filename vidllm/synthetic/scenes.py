@@ -12,7 +12,9 @@ Event kinds:
 * ``pulse``: a shape is on screen during ``[start, end)`` with a brightness that changes per 2-s clip; the levels
   are the saliency a highlight answer must give ("what are the highlights of the green triangle?").
 
-Every event has its own shape and colour pair, so a query names exactly one event; the others are distractors.
+Every shape and colour pair belongs to one kind of event, so a query names exactly one of them; the others are
+distractors. A ``visible`` pair may occur several times (``SceneSpec.moments``): its query then has as many moments,
+each its own :class:`Event` with the same shape, colour and row.
 """
 
 from __future__ import annotations
@@ -87,6 +89,7 @@ class SceneSpec:
         grid: Event boundaries fall on multiples of this (seconds); 0 for continuous times. A grid matching the
             sampling step keeps the task learnable from sampled frames.
         clip_length: Saliency clip length in seconds (QVHighlights: 2).
+        moments: How many disjoint times a ``visible`` shape appears (its query has that many moments).
     """
 
     duration: tuple[float, float] = (16.0, 16.0)
@@ -97,8 +100,11 @@ class SceneSpec:
     clip_length: float = 2.0
     shapes: tuple[str, ...] = field(default=SHAPES)
     colors: tuple[str, ...] = field(default=tuple(COLORS))
+    moments: tuple[int, int] = (1, 1)
 
     def __post_init__(self):
+        if not 1 <= self.moments[0] <= self.moments[1]:
+            raise ValueError(f"moments must be (low, high) with 1 <= low <= high, got {self.moments}")
         bad = [k for k in self.kinds if k not in EVENT_KINDS]
         if bad or not self.kinds:
             raise ValueError(f"unknown event kinds {bad}; valid kinds: {', '.join(EVENT_KINDS)}")
@@ -128,9 +134,7 @@ def sample_scene(spec: SceneSpec, rng: np.random.Generator) -> Scene:
     for k, i in enumerate(chosen):
         shape, color = pairs[i]
         kind = str(rng.choice(spec.kinds))
-        length = min(_snap(float(rng.uniform(*spec.event_length)), spec.grid) or spec.grid, duration)
-        start = _snap(float(rng.uniform(0.0, duration - length)), spec.grid)
-        end = min(start + length, duration)
+        spans = _spans(spec, duration, [], rng)
         # Rows keep shapes apart vertically so that they never hide each other.
         y = (k + 0.5) / count
         x = float(rng.uniform(0.25, 0.75))
@@ -138,13 +142,33 @@ def sample_scene(spec: SceneSpec, rng: np.random.Generator) -> Scene:
         if kind == "move":  # slides half the width, from a quarter in from one side
             direction = str(rng.choice(["left", "right"]))
             x = 0.25 if direction == "right" else 0.75
-        levels = ()
-        if kind == "pulse":
-            clips = len(clips_of(start, end, spec.clip_length))
-            levels = tuple(int(v) for v in rng.integers(1, 5, size=clips))
-        events.append(Event(kind, shape, color, float(start), float(end), x, y, direction, levels))
+        if kind == "visible" and spec.moments[1] > 1:  # draws nothing more for single moments: same scenes as before
+            repeats = int(rng.integers(spec.moments[0], spec.moments[1] + 1))
+            for _ in range(20 * repeats):
+                if len(spans) >= repeats:
+                    break
+                spans = _spans(spec, duration, spans, rng)
+        for start, end in spans:
+            levels = ()
+            if kind == "pulse":
+                clips = len(clips_of(start, end, spec.clip_length))
+                levels = tuple(int(v) for v in rng.integers(1, 5, size=clips))
+            events.append(Event(kind, shape, color, float(start), float(end), x, y, direction, levels))
     events.sort(key=lambda e: (e.start, e.end))
     return Scene(float(duration), tuple(events), spec.clip_length)
+
+
+def _spans(
+    spec: SceneSpec, duration: float, spans: list[tuple[float, float]], rng: np.random.Generator
+) -> list[tuple[float, float]]:
+    """``spans`` plus one drawn ``(start, end)`` if it keeps a gap of a grid step from each of them; sorted."""
+    length = min(_snap(float(rng.uniform(*spec.event_length)), spec.grid) or spec.grid, duration)
+    start = _snap(float(rng.uniform(0.0, duration - length)), spec.grid)
+    end = min(start + length, duration)
+    gap = spec.grid or 1e-6
+    if all(end + gap <= s or start >= e + gap for s, e in spans):
+        spans = [*spans, (start, end)]
+    return sorted(spans)
 
 
 def clips_of(start: float, end: float, clip_length: float) -> range:

@@ -1,8 +1,9 @@
 """Questions about a synthetic scene, as :class:`vidllm.data.Record` objects with targets in seconds.
 
-Per event, one moment-retrieval record; per ``pulse`` event, one highlight record (saliency = brightness level per
-clip); per scene, one dense-captioning record listing every event. The answer text is written later, by
-:func:`vidllm.data.render_answer` with whatever time scheme the run uses.
+Per query, one moment-retrieval record (every moment of the shape it names, in time order); per ``pulse`` event,
+one highlight record (saliency = brightness level per clip); per scene, one dense-captioning record listing every
+event; per action class present (``tad``), one record with every instance of it. The answer text is written later,
+by :func:`vidllm.data.render_answer` with whatever time scheme the run uses.
 """
 
 from __future__ import annotations
@@ -10,12 +11,16 @@ from __future__ import annotations
 from vidllm.data.records import Record, Targets
 from vidllm.synthetic.scenes import Event, Scene, clips_of
 
-TASK_KINDS = ("mr", "vhd", "dvc")
+TASK_KINDS = ("mr", "vhd", "dvc", "tad")
+
+ACTIONS = {"visible": "a shape appearing", "move": "a shape moving", "pulse": "a shape pulsing"}
+"""The action class of each event kind (``tad``: "Find every moment of a shape moving.")."""
 
 PROMPTS = {
     "mr": "Find the moment when <query_placeholder>. Give the start and end time.",
     "vhd": "Find the highlights when <query_placeholder>. Give each highlight's time and saliency score.",
     "dvc": "List every event in the video with its start and end time.",
+    "tad": "Find every moment of <query_placeholder>. Give each start and end time.",
 }
 """Question templates (``<query_placeholder>`` is the query). Evaluation asks with the same templates
 (``EvalConfig.prompt``), so a model trained on the stream is asked what it learned."""
@@ -44,11 +49,17 @@ def scene_records(scene: Scene, video: str, *, tasks: tuple[str, ...] = TASK_KIN
         raise ValueError(f"unknown synthetic tasks {unknown}; valid tasks: {', '.join(TASK_KINDS)}")
     records = []
     meta = {"dataset": "synthetic"}
+    moments: dict[str, list[int]] = {}  # query -> its events (a visible shape may appear several times)
     for k, event in enumerate(scene.events):
-        if "mr" in tasks:
-            targets = Targets(intervals=((event.start, event.end),), clip_length=scene.clip_length)
-            records.append(Record(video, "mr", question("mr", _moment_query(event)), targets, scene.duration,
-                                  query=_moment_query(event), meta={**meta, "event": k}))  # fmt: skip
+        moments.setdefault(_moment_query(event), []).append(k)
+    for k, event in enumerate(scene.events):
+        if "mr" in tasks and moments[_moment_query(event)][0] == k:
+            ks = moments[_moment_query(event)]
+            spans = tuple((scene.events[i].start, scene.events[i].end) for i in ks)
+            targets = Targets(intervals=spans, clip_length=scene.clip_length)
+            query = _moment_query(event)
+            records.append(Record(video, "mr", question("mr", query), targets, scene.duration, query=query,
+                                  meta={**meta, "event": k, "moments": len(ks)}))  # fmt: skip
         if "vhd" in tasks and event.kind == "pulse":
             clips = clips_of(event.start, event.end, scene.clip_length)
             saliency = tuple((i * scene.clip_length, float(v)) for i, v in zip(clips, event.levels))
@@ -56,6 +67,14 @@ def scene_records(scene: Scene, video: str, *, tasks: tuple[str, ...] = TASK_KIN
             query = f"{event.name} pulses"
             records.append(Record(video, "vhd", question("vhd", query), targets, scene.duration, query=query,
                                   meta={**meta, "event": k}))  # fmt: skip
+    if "tad" in tasks:  # one question per action class present: every instance, distractor shapes included
+        for kind, action in ACTIONS.items():
+            spans = tuple(sorted({(e.start, e.end) for e in scene.events if e.kind == kind}))
+            if spans:
+                records.append(Record(video, "tad", question("tad", action), Targets(intervals=spans,
+                                      clip_length=scene.clip_length), scene.duration, query=action,
+                                      meta={**meta, "vid": video.rsplit("/", 1)[-1].rsplit(".", 1)[0],
+                                            "label": action}))  # fmt: skip
     if "dvc" in tasks and scene.events:
         captions = tuple((e.start, e.end, _caption(e)) for e in scene.events)
         records.append(Record(video, "dvc", question("dvc"), Targets(captions=captions, clip_length=scene.clip_length),
