@@ -53,9 +53,12 @@ class HeldOut:
 
 @torch.no_grad()
 def synthetic_heldout(adapter, synthetic, *, fps: float, count: int, batch_size: int = 8, max_new_tokens: int = 24,
-                      settings: RewardSettings | None = None) -> HeldOut:  # fmt: skip
+                      settings: RewardSettings | None = None, sampling: dict | None = None) -> HeldOut:  # fmt: skip
     """Greedy answers of ``adapter`` on samples ``0..count-1`` of the synthetic stream ``synthetic`` (a
-    :class:`~vidllm.synthetic.dataset.SyntheticDataConfig`, with a seed the training did not use)."""
+    :class:`~vidllm.synthetic.dataset.SyntheticDataConfig`, with a seed the training did not use).
+
+    ``sampling`` (e.g. ``{"do_sample": True, "temperature": 1.0}``) scores sampled answers instead: the policy's
+    expected reward on unseen questions, what GRPO maximises (seed the RNG first for a repeatable number)."""
     from vidllm.synthetic.dataset import draw_sample
 
     settings = settings or RewardSettings()
@@ -70,7 +73,8 @@ def synthetic_heldout(adapter, synthetic, *, fps: float, count: int, batch_size:
                                                think=settings.think)  # fmt: skip
             samples.append(sample)
             targets.append(target)
-        answers = adapter.generate(adapter.collate(samples, padding_side="left"), max_new_tokens=max_new_tokens)
+        batch = adapter.collate(samples, padding_side="left")
+        answers = adapter.generate(batch, max_new_tokens=max_new_tokens, **(sampling or {}))
         for answer, target in zip(answers, targets, strict=True):
             scored.append(score_answer(answer, target, adapter.config.time.make_scheme(fps=fps), settings))
     adapter.model.train(was_training)
