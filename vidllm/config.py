@@ -163,17 +163,22 @@ def from_dict(
         ) from None
 
 
-def _init_values(obj: Any) -> dict[str, Any]:
+class _Group(dict):
+    """The values of a nested dataclass as a mapping: merged key by key (a dict-valued field is replaced whole)."""
+
+
+def _init_values(obj: Any) -> _Group:
     """A dataclass instance's ``init`` fields as a nested mapping (nested dataclasses as mappings too)."""
-    return {f.name: _init_values(v) if dataclasses.is_dataclass(v := getattr(obj, f.name)) else v
-            for f in dataclasses.fields(obj) if f.init}  # fmt: skip
+    return _Group({f.name: _init_values(v) if dataclasses.is_dataclass(v := getattr(obj, f.name)) else v
+                   for f in dataclasses.fields(obj) if f.init})  # fmt: skip
 
 
 def _merged(base: Mapping[str, Any], update: Mapping[str, Any]) -> dict[str, Any]:
-    """``base`` with ``update`` over it, nested mappings merged key by key."""
+    """``base`` with ``update`` over it; nested groups merged key by key, a dict-valued field (``rl.rewards``)
+    replaced by the update's value."""
     out = dict(base)
     for k, v in update.items():
-        out[k] = _merged(out[k], v) if isinstance(v, Mapping) and isinstance(out.get(k), Mapping) else v
+        out[k] = _merged(out[k], v) if isinstance(v, Mapping) and isinstance(out.get(k), _Group) else v
     return out
 
 
