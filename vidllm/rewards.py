@@ -62,7 +62,6 @@ TASK_COMPONENT = {"mr": "tiou", "tad": "f1", "vhd": "highlight", "vs": "highligh
 
 _THINK = re.compile(r"\s*<think>(?P<think>.*?)</think>\s*<answer>(?P<answer>.*?)</answer>\s*", re.DOTALL)
 _ANSWER = re.compile(r"<answer>(?P<answer>.*?)</answer>", re.DOTALL)
-_FRAME_WORD = re.compile(r"\bframes?\b", re.IGNORECASE)
 
 THINK_PROMPT = (
     " First think about where the moment is between <think> and </think>, then give the final answer between "
@@ -206,14 +205,9 @@ def follows_think_template(completion: str) -> bool:
 
 
 def in_scheme(answer: str, scheme: TimeScheme) -> bool:
-    """Whether the times of ``answer`` are written the way ``scheme`` writes them: with its tokens (``vtgllm``,
-    ``bins``), as frame numbers (``frames``), or as plain numbers without any time token (``text``)."""
-    if scheme.name == "frames":
-        return bool(_FRAME_WORD.search(answer))
-    tokens = scheme.new_tokens
-    if tokens:
-        return any(t in answer for t in tokens)
-    return "<TIME_" not in answer and not re.search(r"<t\d+>", answer)
+    """Whether the times of ``answer`` are written the way ``scheme`` writes them (:meth:`TimeScheme.writes`: with
+    its tokens for ``vtgllm`` and ``bins``, as frame numbers for ``frames``, as plain numbers for ``text``)."""
+    return scheme.writes(answer)
 
 
 def _num_bins(scheme: TimeScheme) -> int | None:

@@ -110,3 +110,15 @@ def test_parse_time():
     assert [parse_time(x) for x in ("12.5", "2:35", "1:02:03.5", "7 s", "Frame 3", "abc", None)] == [
         12.5, 155.0, 3723.5, 7.0, None, None, None
     ]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("name", "kwargs"), [("text", {}), ("vtgllm", {}), ("frames", {"fps": 2.0}), ("bins", {"num_bins": 50})]
+)
+def test_a_scheme_recognises_its_own_answers_and_no_other_schemes(name, kwargs):
+    """``writes`` is the format check of the RL reward: every scheme says yes to its own spans only."""
+    schemes = {n: get_scheme(n, **k) for n, k in [("text", {}), ("vtgllm", {}), ("frames", {"fps": 2.0}),
+                                                  ("bins", {"num_bins": 50})]}  # fmt: skip
+    own = schemes[name].format_span(1.5, 7.0, duration=20.0)
+    assert schemes[name].writes(own)
+    assert [n for n, s in schemes.items() if s.writes(own)] == [name]

@@ -6,7 +6,8 @@ Every scheme gives the same four things:
 * ``format_span(start, end)`` -> the text of an interval, as answers write it,
 * ``format_point(seconds)`` -> the text of one moment, as highlight answers write it,
 * ``new_tokens`` -> the tokens the scheme adds to a tokenizer (empty for schemes written in plain text),
-* ``init_tokens`` -> for each new token, the existing strings whose embeddings initialise its row.
+* ``init_tokens`` -> for each new token, the existing strings whose embeddings initialise its row,
+* ``writes(text)`` -> whether a text writes its times this scheme's way (a format check, e.g. for RL rewards).
 
 Schemes are chosen by name through :func:`get_scheme`; :data:`SCHEMES` lists them. Relative and frame-based
 schemes need the video's ``duration`` or the sampling ``fps``: both are passed when the scheme is built or per call.
@@ -27,6 +28,9 @@ VTGLLM_TOKEN_TO_CHAR = {**{t: str(i) for i, t in enumerate(VTGLLM_DIGIT_TOKENS)}
 
 # Both forms count: the padded one VTG-LLM writes at inference ("0012.5") and the unpadded one of its training data.
 _DECIMAL = re.compile(r"\s*(\d+(?:\.\d*)?|\.\d+)\s*")
+# Any scheme's time token (VTG-LLM digits, relative bins): a text scheme's answer has none of them.
+_TIME_TOKEN = re.compile(r"<TIME_[A-Z]+>|<t\d+>")
+_FRAME_WORD = re.compile(r"\bframes?\b", re.IGNORECASE)
 
 
 @runtime_checkable
@@ -47,6 +51,8 @@ class TimeScheme(Protocol):
     def init_tokens(self) -> dict[str, list[str]]: ...
 
     def resolution(self, *, duration: float | None = None) -> float: ...
+
+    def writes(self, text: str) -> bool: ...
 
 
 def _check_seconds(seconds: float) -> float:
@@ -82,6 +88,10 @@ class TextScheme:
     def resolution(self, *, duration: float | None = None) -> float:
         return 0.5 * 10.0**-self.decimals
 
+    def writes(self, text: str) -> bool:
+        """Plain numbers: true when ``text`` holds no scheme's time token and names no frames."""
+        return _TIME_TOKEN.search(text) is None and _FRAME_WORD.search(text) is None
+
 
 @dataclass(frozen=True)
 class VTGLLMScheme:
@@ -116,6 +126,10 @@ class VTGLLMScheme:
 
     def resolution(self, *, duration: float | None = None) -> float:
         return 0.05
+
+    def writes(self, text: str) -> bool:
+        """True when ``text`` holds one of the time tokens."""
+        return any(t in text for t in self.new_tokens)
 
 
 @dataclass(frozen=True)
@@ -153,6 +167,10 @@ class FrameScheme:
 
     def resolution(self, *, duration: float | None = None) -> float:
         return 0.5 / self.fps
+
+    def writes(self, text: str) -> bool:
+        """True when ``text`` names frames (``Frame 12``, ``frames 3 to 9``)."""
+        return _FRAME_WORD.search(text) is not None
 
 
 @dataclass(frozen=True)
@@ -201,6 +219,10 @@ class BinScheme:
 
     def resolution(self, *, duration: float | None = None) -> float:
         return 0.5 * self._step(duration)
+
+    def writes(self, text: str) -> bool:
+        """True when ``text`` holds a bin token of this scheme (``<t0>`` ... ``<tN-1>``)."""
+        return any(int(k) < self.num_bins for k in re.findall(r"<t(\d+)>", text))
 
 
 SCHEMES: dict[str, type] = {"text": TextScheme, "vtgllm": VTGLLMScheme, "frames": FrameScheme, "bins": BinScheme}
