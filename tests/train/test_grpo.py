@@ -196,6 +196,30 @@ def test_grpo_deepspeed_two_processes(stage, tiny_checkpoint, toy_set, tmp_path)
     assert (out / "checkpoint-2" / "global_step2").is_dir()  # DeepSpeed's resumable state
 
 
+@pytest.mark.slow
+def test_grpo_deepspeed_killed_and_resumed_logs_what_one_run_logs(tiny_checkpoint, toy_set, tmp_path):
+    """ZeRO-2 on 2 processes: a GRPO run stopped after its checkpoint at step 2 and resumed in new processes logs the
+    completions, rewards and losses of one uninterrupted run at steps 3-4 (DeepSpeed's engine state, each rank's
+    sampling RNG and the optimizer are restored from ``checkpoint-2``)."""
+    pytest.importorskip("deepspeed")
+    from test_distributed import DRIVER, base_overrides, torchrun
+
+    whole, killed = tmp_path / "whole", tmp_path / "killed"
+    common = ["deepspeed=zero2", "method=grpo", "rl.num_generations=2", "rl.max_completion_length=8",
+              "rl.skip_zero_variance=false", "checkpoint.save_steps=2", *TEXT_TIMES]  # fmt: skip
+    torchrun(["-m", "vidllm.train"], [*base_overrides(tiny_checkpoint, toy_set, whole, steps=4), *common])
+    first = [*base_overrides(tiny_checkpoint, toy_set, killed, steps=4), *common]
+    torchrun([str(DRIVER), "--stop-after", "2"], first)
+    assert (killed / "checkpoint-2" / "global_step2").is_dir() and not (killed / "trainer_state.json").exists()
+    torchrun(["-m", "vidllm.train"], [*first, "resume=true"])
+    keys = ("loss", "reward", "completions/mean_length", "entropy", "rewards/tiou/mean")
+    expected = [[h.get(k) for k in keys] for h in log_history(whole) if "loss" in h]
+    got = [[h.get(k) for k in keys] for h in log_history(killed) if "loss" in h]
+    assert len(expected) == 4 and len(got) >= 2
+    for a, b in zip(got[-2:], expected[-2:], strict=True):
+        assert a == pytest.approx(b, rel=1e-5)
+
+
 # --------------------------------------------------------------------------------------------------- families
 
 
