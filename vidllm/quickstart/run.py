@@ -519,6 +519,14 @@ def write_summary(cfg: QuickstartConfig, summary: Summary) -> None:
         "",
         f"Predicted vs. true intervals of {main.name}: {timeline_plot(out, main.name)}",
     ]
+    if cfg.rl.enabled:
+        lines[6:6] = [
+            f"RL stage: `+grpo` and `+sft` continue the SFT model on fresh samples (stream seed "
+            f"{cfg.seed + RL_SEED_OFFSET}), GRPO rewarded by {cfg.rl.rewards} (loss {cfg.rl.loss_type}, beta "
+            f"{cfg.rl.beta:g}) and more SFT with as many steps x {cfg.rl.batch_size} sequences unless rl.sft_steps "
+            "says otherwise; their train min is the extra stage alone.",
+            "",
+        ]
     if suites_plot(summary) is not None:
         lines.append(f"R1@0.5 per model and suite: {out / 'suites.png'}")
     (out / "summary.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
