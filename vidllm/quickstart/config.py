@@ -61,6 +61,7 @@ class QuickstartRL:
         top_p: Nucleus sampling mass.
         max_completion_length: Most new tokens per completion.
         rewards: Weight of each reward component (:data:`vidllm.rewards.COMPONENTS`).
+        f1_threshold: tIoU threshold of the ``f1`` reward (with one moment: 1 for a hit at that tIoU, else 0).
         loss_type: TRL's loss variant (``grpo``, ``dr_grpo``, ``dapo``, ``bnpo``).
         beta: KL coefficient against the SFT model (0: no reference model).
         num_iterations: Policy updates per generation batch.
@@ -80,6 +81,7 @@ class QuickstartRL:
     max_completion_length: int = field(default=24, metadata={"help": "most new tokens per completion"})
     rewards: dict[str, float] = field(default_factory=lambda: {"tiou": 1.0, "format": 0.2},
                                       metadata={"help": "weight per reward component"})  # fmt: skip
+    f1_threshold: float = field(default=0.5, metadata={"help": "tIoU threshold of the f1 reward"})
     loss_type: str = field(default="dapo", metadata={"help": "TRL loss variant", "choices": list(LOSS_TYPES)})
     beta: float = field(default=0.0, metadata={"help": "KL coefficient (0: no reference model)"})
     num_iterations: int = field(default=1, metadata={"help": "updates per generation batch"})
@@ -106,7 +108,8 @@ class QuickstartRL:
 
         return RLConfig(num_generations=self.num_generations, temperature=self.temperature, top_p=self.top_p,
                         max_completion_length=self.max_completion_length, beta=self.beta, loss_type=self.loss_type,
-                        num_iterations=self.num_iterations, rewards=dict(self.rewards))  # fmt: skip
+                        num_iterations=self.num_iterations, rewards=dict(self.rewards),
+                        f1_threshold=self.f1_threshold)  # fmt: skip
 
 
 @dataclass(frozen=True)

@@ -227,8 +227,12 @@ def train_once(train_cfg, meta: dict[str, Any]) -> float:
     run_dir = Path(train_cfg.checkpoint.output_dir)
     done = run_dir / "quickstart_train.json"
     if done.is_file():
+        kept = json.loads(done.read_text())
         logger.info("%s: already trained, kept", run_dir)
-        return float(json.loads(done.read_text())["minutes"])
+        if "settings" in meta and kept.get("settings") != meta["settings"]:
+            logger.warning("%s was trained with other settings (%s) than asked (%s); delete the folder to retrain",
+                           run_dir, kept.get("settings"), meta["settings"])  # fmt: skip
+        return float(kept["minutes"])
     start = time.perf_counter()
     run(train_cfg)
     minutes = (time.perf_counter() - start) / 60
@@ -397,7 +401,8 @@ def run_one(cfg: QuickstartConfig) -> Summary:
         for rl_name, rl_description, train_cfg in planned:  # the RL stage: the main model continued
             train_cfg = dataclasses.replace(train_cfg, model=dataclasses.replace(train_cfg.model, path=str(run_dir)))
             logger.info("RL stage: training %s (%s)", rl_name, rl_description)
-            rl_minutes = train_once(train_cfg, {"variant": variant, "method": train_cfg.method, "start": str(run_dir)})
+            meta = {"variant": variant, "method": train_cfg.method, "start": str(run_dir), "settings": to_dict(cfg.rl)}
+            rl_minutes = train_once(train_cfg, meta)
             rows.append(scored(rl_name, rl_description, rl_minutes, Path(train_cfg.checkpoint.output_dir)))
     if cfg.baselines:
         span, metrics = constant_baseline(cfg, bench["tvg"])
