@@ -192,7 +192,8 @@ def test_rl_stage_settings_load_and_bad_ones_fail_in_one_line(tmp_path):
     assert grpo.data.synthetic.seed == sft.data.synthetic.seed == cfg.seed + RL_SEED_OFFSET
     assert continuations(load_quickstart_config(None, []), tmp_path, tmp_path) == []
     for bad, said in (("rl.batch_size=6", "multiple of rl.num_generations"), ("rl.num_generations=1", ">= 2"),
-                      ("rl.loss_type=ppo", "loss_type"), ("rl.rewards={iou: 1}", "unknown components")):  # fmt: skip
+                      ("rl.loss_type=ppo", "loss_type"), ("rl.rewards={iou: 1}", "unknown components"),
+                      ("rl.rewards={tiou: 1, f1: 1}", "score no question")):  # fmt: skip
         with pytest.raises(Exception, match=said) as info:
-            load_quickstart_config(None, [bad])
+            load_quickstart_config(None, ["rl.enabled=true", bad])
         assert "\n" not in str(info.value)

@@ -61,7 +61,7 @@ class QuickstartRL:
         top_p: Nucleus sampling mass.
         max_completion_length: Most new tokens per completion.
         rewards: Weight of each reward component (:data:`vidllm.rewards.COMPONENTS`).
-        f1_threshold: tIoU threshold of the ``f1`` reward (with one moment: 1 for a hit at that tIoU, else 0).
+        f1_threshold: tIoU threshold of the ``f1`` reward (it scores the ``tad`` questions, ``scenes.tasks=[mr,tad]``).
         loss_type: TRL's loss variant (``grpo``, ``dr_grpo``, ``dapo``, ``bnpo``).
         beta: KL coefficient against the SFT model (0: no reference model).
         num_iterations: Policy updates per generation batch.
@@ -217,6 +217,16 @@ class QuickstartConfig:
         for name in ("test_videos", "steps", "batch_size", "eval_batch_size", "constant_fit_samples"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
+        if self.rl.enabled:
+            from vidllm.rewards import TASK_COMPONENT
+
+            scored = {TASK_COMPONENT[t] for t in self.scenes.tasks if t in TASK_COMPONENT} | {"format"}
+            idle = sorted(k for k, w in self.rl.rewards.items() if w > 0 and k not in scored)
+            if idle:
+                raise ValueError(
+                    f"rl.rewards {idle} score no question of scenes.tasks={self.scenes.tasks} (tiou: mr, f1: tad, "
+                    f"highlight: vhd, dvc: dvc); drop them or add their task"
+                )
         if not self.fps > 0 or not self.lr > 0:
             raise ValueError(f"fps and lr must be > 0, got fps={self.fps} lr={self.lr}")
 
