@@ -10,13 +10,16 @@
    videos: answers parsed by :mod:`vidllm.time`, R1@0.3/0.5/0.7 and mIoU, timeline plots.
 5. **Baselines and summary**: the best constant span fitted on the training questions; one table with every model,
    written to ``summary.md`` / ``summary.json``.
+6. **RL stage** (``rl.enabled=true``): the main model continued on a fresh stream with GRPO (``<variant>+grpo``,
+   :mod:`vidllm.train.rl`) and with more SFT for the same steps and sequences (``<variant>+sft``), both evaluated
+   on every suite.
 
 Layout of ``output_dir``::
 
     model_init/              the randomly initialised model every run starts from
     heldout/                 in-distribution held-out videos, VTG-IT file and ground truth
     heldout_<suite>/         each shifted suite (``test.fps``, ``test.durations``), e.g. heldout_4fps_8-24s
-    runs/<name>/             training runs (loadable by vidllm.models and eval/mr.py)
+    runs/<name>/             training runs (loadable by vidllm.models and eval/mr.py; <variant>+grpo, +sft: RL stage)
     eval/<name>/             samples.jsonl, results.json, plots/timelines.png ... (in distribution)
     eval_suites/<suite>/<name>/   the same on each shifted suite
     summary.md, summary.json, suites.png (R1@0.5 per model and suite)
