@@ -374,11 +374,12 @@ def run_one(cfg: QuickstartConfig) -> Summary:
     out.mkdir(parents=True, exist_ok=True)
     cfg = dataclasses.replace(cfg, seed=cfg.seed_list()[0], seeds=[])
     save_config(cfg, out / "quickstart.yaml")
+    init = out / "model_init"
+    planned = continuations(cfg, init, out / "runs")  # the RL stage's settings are checked before any work
     suites = cfg.suites()
     benches = {s.name: write_heldout(cfg, heldout_dir(out, cfg, s), s) for s in suites}
     bench = benches[suites[0].name]
-    init = initial_model(cfg, out / "model_init")
-    planned = continuations(cfg, init, out / "runs")  # the RL stage's settings are checked before any training
+    init = initial_model(cfg, init)
 
     def scored(name: str, description: str, minutes: float, run_dir: Path) -> Row:
         metrics, unparsed, files = evaluate_model(cfg, init, run_dir, bench, out / "eval" / name)
