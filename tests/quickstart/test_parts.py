@@ -191,6 +191,8 @@ def test_rl_stage_settings_load_and_bad_ones_fail_in_one_line(tmp_path):
     assert sft.method == "sft" and sft.optim.max_steps == 60 and sft.optim.lr == grpo.optim.lr == 1e-4
     assert grpo.data.synthetic.seed == sft.data.synthetic.seed == cfg.seed + RL_SEED_OFFSET
     assert continuations(load_quickstart_config(None, []), tmp_path, tmp_path) == []
+    other = load_quickstart_config(None, ["rl.enabled=true", "rl.stream_seed=7"])
+    assert continuations(other, tmp_path, tmp_path)[0][2].data.synthetic.seed == 7
     for bad, said in (("rl.batch_size=6", "multiple of rl.num_generations"), ("rl.num_generations=1", ">= 2"),
                       ("rl.loss_type=ppo", "loss_type"), ("rl.rewards={iou: 1}", "unknown components"),
                       ("rl.rewards={tiou: 1, f1: 1}", "score no question")):  # fmt: skip

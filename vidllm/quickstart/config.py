@@ -69,6 +69,7 @@ class QuickstartRL:
         sft_steps: Steps of the more-SFT baseline, each of ``batch_size`` samples (0: ``steps``, i.e. as many
             optimiser steps and trained sequences as GRPO; GRPO also pays for sampling, so SFT gets less wall time).
         sft_lr: Learning rate of the more-SFT baseline (``null``: ``lr``).
+        stream_seed: Seed of the stage's fresh stream (``null``: ``seed + RL_SEED_OFFSET``).
     """
 
     enabled: bool = field(default=False, metadata={"help": "run the RL stage (GRPO and more SFT)"})
@@ -88,6 +89,7 @@ class QuickstartRL:
     more_sft: bool = field(default=True, metadata={"help": "also continue with more SFT (the baseline)"})
     sft_steps: int = field(default=0, metadata={"help": "more-SFT steps (0: steps)"})
     sft_lr: float | None = field(default=None, metadata={"help": "more-SFT learning rate (null: lr)"})
+    stream_seed: int | None = field(default=None, metadata={"help": "seed of the fresh stream (null: seed + offset)"})
 
     def __post_init__(self):
         if self.steps < 1 or self.batch_size < 1 or self.sft_steps < 0:

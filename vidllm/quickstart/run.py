@@ -256,7 +256,7 @@ def continuation_config(cfg: QuickstartConfig, variant: str, start: Path, run_di
     steps = rl.steps if method == "grpo" else rl.sft_steps or rl.steps
     lr = rl.lr if method == "grpo" else rl.sft_lr or rl.lr
     data = dataclasses.replace(
-        base.data, synthetic=dataclasses.replace(base.data.synthetic, seed=cfg.seed + RL_SEED_OFFSET)
+        base.data, synthetic=dataclasses.replace(base.data.synthetic, seed=rl_stream_seed(cfg))
     )  # fmt: skip
     optim = dataclasses.replace(base.optim, lr=lr, time_lr=None, scheduler="constant", warmup_ratio=0.0,
                                 max_steps=steps, batch_size=rl.batch_size)  # fmt: skip
@@ -269,6 +269,11 @@ def continuation_config(cfg: QuickstartConfig, variant: str, start: Path, run_di
         checkpoint=CheckpointConfig(output_dir=str(run_dir), save_steps=max(steps // 2, 1), save_total_limit=1),
         logging=LoggingConfig(steps=max(steps // 20, 1), report_to=[]),
     )
+
+
+def rl_stream_seed(cfg: QuickstartConfig) -> int:
+    """The seed of the RL stage's fresh stream: ``rl.stream_seed``, else ``seed + RL_SEED_OFFSET``."""
+    return cfg.rl.stream_seed if cfg.rl.stream_seed is not None else cfg.seed + RL_SEED_OFFSET
 
 
 def continuations(cfg: QuickstartConfig, start: Path, runs: Path) -> list[tuple[str, str, Any]]:
@@ -531,7 +536,7 @@ def write_summary(cfg: QuickstartConfig, summary: Summary) -> None:
     if cfg.rl.enabled:
         lines[6:6] = [
             f"RL stage: `+grpo` and `+sft` continue the SFT model on fresh samples (stream seed "
-            f"{cfg.seed + RL_SEED_OFFSET}), GRPO rewarded by {cfg.rl.rewards} (loss {cfg.rl.loss_type}, beta "
+            f"{rl_stream_seed(cfg)}), GRPO rewarded by {cfg.rl.rewards} (loss {cfg.rl.loss_type}, beta "
             f"{cfg.rl.beta:g}) and more SFT with as many steps x {cfg.rl.batch_size} sequences unless rl.sft_steps "
             "says otherwise; their train min is the extra stage alone.",
             "",
