@@ -173,3 +173,29 @@ def test_scratch_model_of_each_family_loads(tmp_path, family):
     assert 0.5e6 < count_parameters(folder) < 1e6
     adapter = load_model(ModelConfig(family=family, path=str(folder), device="cpu", dtype="float32"))
     assert adapter.model.config.model_type == family
+
+
+def test_rl_stage_settings_load_and_bad_ones_fail_in_one_line(tmp_path):
+    from vidllm.quickstart.config import load_quickstart_config
+    from vidllm.quickstart.run import RL_SEED_OFFSET, continuations
+
+    path = tmp_path / "qs.yaml"
+    path.write_text("rl:\n  enabled: true\n  steps: 30\n  rewards: {tiou: 1.0}\n  loss_type: grpo\n")
+    cfg = load_quickstart_config(str(path), ["rl.lr=1e-4", "rl.sft_steps=60"])
+    assert cfg.rl.enabled and cfg.rl.steps == 30 and cfg.rl.rewards == {"tiou": 1.0} and cfg.rl.more_sft
+    assert load_quickstart_config(None, ["rl=true"]).rl.enabled
+    assert not load_quickstart_config(None, []).rl.enabled
+    (grpo_name, _, grpo), (sft_name, _, sft) = continuations(cfg, tmp_path / "init", tmp_path / "runs")
+    assert (grpo_name, sft_name) == ("time_embedding+grpo", "time_embedding+sft")
+    assert grpo.method == "grpo" and grpo.rl.loss_type == "grpo" and grpo.rl.beta == 0.0 and grpo.optim.max_steps == 30
+    assert sft.method == "sft" and sft.optim.max_steps == 60 and sft.optim.lr == grpo.optim.lr == 1e-4
+    assert grpo.data.synthetic.seed == sft.data.synthetic.seed == cfg.seed + RL_SEED_OFFSET
+    assert continuations(load_quickstart_config(None, []), tmp_path, tmp_path) == []
+    other = load_quickstart_config(None, ["rl.enabled=true", "rl.stream_seed=7"])
+    assert continuations(other, tmp_path, tmp_path)[0][2].data.synthetic.seed == 7
+    for bad, said in (("rl.batch_size=6", "multiple of rl.num_generations"), ("rl.num_generations=1", ">= 2"),
+                      ("rl.loss_type=ppo", "loss_type"), ("rl.rewards={iou: 1}", "unknown components"),
+                      ("rl.rewards={tiou: 1, f1: 1}", "score no question")):  # fmt: skip
+        with pytest.raises(Exception, match=said) as info:
+            load_quickstart_config(None, ["rl.enabled=true", bad])
+        assert "\n" not in str(info.value)

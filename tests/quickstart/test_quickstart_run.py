@@ -60,3 +60,27 @@ def test_grid_of_seeds_and_suites_through_the_cli(tmp_path, capsys):
         sample = json.loads(line.read_text().splitlines()[0])
         assert sample["sample_fps"] == 4.0 and sample["num_groups"] == len(sample["group_times"])
     assert (out / "suites.png").is_file() and "±" in (out / "summary.md").read_text()
+
+
+def test_rl_stage_continues_the_model_with_grpo_and_more_sft(tmp_path, capsys):
+    # The RL stage's plumbing at the smallest size (the numbers mean nothing): the main model, then the same model
+    # continued with 2 GRPO steps and with 2 more SFT steps, each evaluated on both suites; a rerun keeps all three.
+    out = tmp_path / "qs"
+    args = [f"output_dir={out}", "steps=2", "batch_size=2", "test_videos=2", "workers=0", "baselines=false",
+            "test.durations=[8]", "rl=true", "rl.steps=2", "rl.batch_size=4", "rl.num_generations=2",
+            "rl.max_completion_length=8"]  # fmt: skip
+    assert main(["quickstart", *args]) == 0
+    assert "time_embedding+grpo" in capsys.readouterr().out
+    data = json.loads((out / "summary.json").read_text())
+    assert [r["name"] for r in data["rows"]] == ["time_embedding", "time_embedding+grpo", "time_embedding+sft"]
+    for row in data["rows"]:
+        assert set(row["suites"]) == {"2fps_16s", "2fps_8s"}
+    grpo = json.loads((out / "runs" / "time_embedding+grpo" / "quickstart_train.json").read_text())
+    assert grpo["method"] == "grpo" and grpo["start"] == str(out / "runs" / "time_embedding")
+    state = json.loads((out / "runs" / "time_embedding+sft" / "trainer_state.json").read_text())
+    assert state["global_step"] == 2
+    stamps = [(out / "runs" / n / "quickstart_train.json").stat().st_mtime for n in ("time_embedding+grpo",
+              "time_embedding+sft")]  # fmt: skip
+    assert main(["quickstart", *args]) == 0  # finished runs are kept
+    assert stamps == [(out / "runs" / n / "quickstart_train.json").stat().st_mtime for n in ("time_embedding+grpo",
+                      "time_embedding+sft")]  # fmt: skip

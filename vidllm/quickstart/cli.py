@@ -2,6 +2,7 @@
 
 vidllm quickstart [--config FILE] [key=value ...]     e.g. output_dir=qs steps=1500 ablation=[all]
     test.fps=[0.5,1,4] test.durations=[8,32]  (shifted held-out suites)   seeds=[0,1,2] families=[qwen2_vl,qwen3_vl]
+    rl=true rl.steps=300  (RL stage: the model continued with GRPO and, as the baseline, with more SFT)
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ def _add_quickstart(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--config", help="a YAML setting fields of vidllm.quickstart.config.QuickstartConfig")
     p.add_argument("overrides", nargs="*", metavar="key=value",
                    help="e.g. output_dir=qs steps=1500 ablation=[all] test.fps=[1,4] test.durations=[8,32] "
-                   "seeds=[0,1,2] families=[qwen2_vl,qwen2_5_vl,qwen3_vl]")  # fmt: skip
+                   "seeds=[0,1,2] families=[qwen2_vl,qwen2_5_vl,qwen3_vl] rl=true")  # fmt: skip
 
 
 def print_summary(summary) -> None:

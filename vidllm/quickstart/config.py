@@ -13,6 +13,7 @@ from vidllm.models.tiny import FAMILIES
 from vidllm.quickstart.model import ScratchModelConfig
 from vidllm.quickstart.variants import VARIANTS
 from vidllm.synthetic.dataset import SyntheticDataConfig
+from vidllm.train.rl.config import LOSS_TYPES
 
 
 def default_scenes() -> SyntheticDataConfig:
@@ -42,6 +43,75 @@ class TestSuites:
         if any(not f > 0 for f in self.fps) or any(not d > 0 for d in self.durations) or self.videos < 0:
             raise ValueError(f"test.fps and test.durations must be > 0 and test.videos >= 0, got {self.fps}, "
                              f"{self.durations}, {self.videos}")  # fmt: skip
+
+
+@dataclass
+class QuickstartRL:
+    """The RL stage (``rl.enabled=true``): the main model, once trained, continues on fresh synthetic samples (a stream
+    of its own, seed ``seed + RL_SEED_OFFSET``) with GRPO (``method: grpo``, :mod:`vidllm.train.rl`) and, as the
+    honest baseline, with more SFT for the same optimiser steps and the same sequences per step (``more_sft``).
+
+    Attributes:
+        enabled: Run the stage (rows ``<variant>+grpo`` and ``<variant>+sft`` in the summary).
+        steps: GRPO optimiser steps.
+        batch_size: Completions per GRPO step (``batch_size / num_generations`` prompts).
+        num_generations: Completions per prompt (the group size).
+        lr: Learning rate of the continuation (constant, no warm-up).
+        temperature: Sampling temperature of the completions.
+        top_p: Nucleus sampling mass.
+        max_completion_length: Most new tokens per completion.
+        rewards: Weight of each reward component (:data:`vidllm.rewards.COMPONENTS`).
+        f1_threshold: tIoU threshold of the ``f1`` reward (it scores the ``tad`` questions, ``scenes.tasks=[mr,tad]``).
+        loss_type: TRL's loss variant (``grpo``, ``dr_grpo``, ``dapo``, ``bnpo``).
+        beta: KL coefficient against the SFT model (0: no reference model).
+        num_iterations: Policy updates per generation batch.
+        more_sft: Also continue the SFT model with supervised steps on the same fresh stream (the baseline).
+        sft_steps: Steps of the more-SFT baseline, each of ``batch_size`` samples (0: ``steps``, i.e. as many
+            optimiser steps and trained sequences as GRPO; GRPO also pays for sampling, so SFT gets less wall time).
+        sft_lr: Learning rate of the more-SFT baseline (``null``: ``lr``).
+        stream_seed: Seed of the stage's fresh stream (``null``: ``seed + RL_SEED_OFFSET``).
+    """
+
+    enabled: bool = field(default=False, metadata={"help": "run the RL stage (GRPO and more SFT)"})
+    steps: int = field(default=100, metadata={"help": "GRPO steps"})
+    batch_size: int = field(default=16, metadata={"help": "completions per GRPO step"})
+    num_generations: int = field(default=4, metadata={"help": "completions per prompt (group size)"})
+    lr: float = field(default=5e-5, metadata={"help": "learning rate of the continuation"})
+    temperature: float = field(default=1.0, metadata={"help": "sampling temperature"})
+    top_p: float = field(default=1.0, metadata={"help": "nucleus sampling mass"})
+    max_completion_length: int = field(default=24, metadata={"help": "most new tokens per completion"})
+    rewards: dict[str, float] = field(default_factory=lambda: {"tiou": 1.0, "format": 0.2},
+                                      metadata={"help": "weight per reward component"})  # fmt: skip
+    f1_threshold: float = field(default=0.5, metadata={"help": "tIoU threshold of the f1 reward"})
+    loss_type: str = field(default="dapo", metadata={"help": "TRL loss variant", "choices": list(LOSS_TYPES)})
+    beta: float = field(default=0.0, metadata={"help": "KL coefficient (0: no reference model)"})
+    num_iterations: int = field(default=1, metadata={"help": "updates per generation batch"})
+    more_sft: bool = field(default=True, metadata={"help": "also continue with more SFT (the baseline)"})
+    sft_steps: int = field(default=0, metadata={"help": "more-SFT steps (0: steps)"})
+    sft_lr: float | None = field(default=None, metadata={"help": "more-SFT learning rate (null: lr)"})
+    stream_seed: int | None = field(default=None, metadata={"help": "seed of the fresh stream (null: seed + offset)"})
+
+    def __post_init__(self):
+        if self.steps < 1 or self.batch_size < 1 or self.sft_steps < 0:
+            raise ValueError(f"rl.steps and rl.batch_size must be >= 1 and rl.sft_steps >= 0, got {self.steps}, "
+                             f"{self.batch_size}, {self.sft_steps}")  # fmt: skip
+        if self.batch_size % self.num_generations:
+            raise ValueError(
+                f"rl.batch_size={self.batch_size} is not a multiple of rl.num_generations={self.num_generations}; "
+                f"completions form whole groups (e.g. rl.batch_size={4 * self.num_generations})"
+            )
+        if not self.lr > 0 or (self.sft_lr is not None and not self.sft_lr > 0):
+            raise ValueError(f"rl.lr and rl.sft_lr must be > 0, got {self.lr}, {self.sft_lr}")
+        self.settings()  # the GRPO fields' own checks (group size, temperature, rewards, loss type), now
+
+    def settings(self):
+        """The :class:`~vidllm.train.rl.config.RLConfig` of the GRPO run."""
+        from vidllm.train.rl.config import RLConfig
+
+        return RLConfig(num_generations=self.num_generations, temperature=self.temperature, top_p=self.top_p,
+                        max_completion_length=self.max_completion_length, beta=self.beta, loss_type=self.loss_type,
+                        num_iterations=self.num_iterations, rewards=dict(self.rewards),
+                        f1_threshold=self.f1_threshold)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -89,6 +159,8 @@ class QuickstartConfig:
         warmup_ratio: Fraction of the steps warming up (then linear decay to 0).
         workers: Data-loader processes rendering samples next to the training process.
         eval_batch_size: Questions per ``generate`` call in evaluation.
+        rl: The RL stage (``rl.enabled=true``): the main model continued with GRPO and, as the baseline, with more
+            SFT; both evaluated on every suite.
     """
 
     output_dir: str = field(default="quickstart_out", metadata={"help": "output folder"})
@@ -116,6 +188,7 @@ class QuickstartConfig:
     warmup_ratio: float = field(default=0.1, metadata={"help": "warm-up fraction"})
     workers: int = field(default=1, metadata={"help": "data-loader processes"})
     eval_batch_size: int = field(default=32, metadata={"help": "questions per generate call"})
+    rl: QuickstartRL = field(default_factory=QuickstartRL)
 
     def __post_init__(self):
         if isinstance(self.scenes, dict):
@@ -124,6 +197,8 @@ class QuickstartConfig:
             self.model = ScratchModelConfig(**self.model)
         if isinstance(self.test, dict):
             self.test = TestSuites(**self.test)
+        if isinstance(self.rl, dict):
+            self.rl = QuickstartRL(**self.rl)
         bad_families = [f for f in self.families if f not in FAMILIES]
         if bad_families or not self.families or len(set(self.families)) < len(self.families):
             raise ValueError(f"families={self.families}: give distinct names of {', '.join(FAMILIES)}")
@@ -144,6 +219,16 @@ class QuickstartConfig:
         for name in ("test_videos", "steps", "batch_size", "eval_batch_size", "constant_fit_samples"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
+        if self.rl.enabled:
+            from vidllm.rewards import TASK_COMPONENT
+
+            scored = {TASK_COMPONENT[t] for t in self.scenes.tasks if t in TASK_COMPONENT} | {"format"}
+            idle = sorted(k for k, w in self.rl.rewards.items() if w > 0 and k not in scored)
+            if idle:
+                raise ValueError(
+                    f"rl.rewards {idle} score no question of scenes.tasks={self.scenes.tasks} (tiou: mr, f1: tad, "
+                    f"highlight: vhd, dvc: dvc); drop them or add their task"
+                )
         if not self.fps > 0 or not self.lr > 0:
             raise ValueError(f"fps and lr must be > 0, got fps={self.fps} lr={self.lr}")
 
@@ -174,5 +259,12 @@ class QuickstartConfig:
 
 
 def load_quickstart_config(path: str | None = None, overrides=()) -> QuickstartConfig:
-    """A :class:`QuickstartConfig` from a YAML file and ``key=value`` overrides."""
+    """A :class:`QuickstartConfig` from a YAML file and ``key=value`` overrides (``rl=true``: ``rl.enabled=true``)."""
+
+    def shorthand(override: str) -> str:
+        key, _, value = override.partition("=")
+        enable = key.strip() == "rl" and value.strip().lower() in ("true", "false")
+        return f"rl.enabled={value}" if enable else override
+
+    overrides = [shorthand(o) for o in overrides]
     return load_config(QuickstartConfig, path, overrides)

@@ -10,13 +10,16 @@
    videos: answers parsed by :mod:`vidllm.time`, R1@0.3/0.5/0.7 and mIoU, timeline plots.
 5. **Baselines and summary**: the best constant span fitted on the training questions; one table with every model,
    written to ``summary.md`` / ``summary.json``.
+6. **RL stage** (``rl.enabled=true``): the main model continued on a fresh stream with GRPO (``<variant>+grpo``,
+   :mod:`vidllm.train.rl`) and with more SFT for the same steps and sequences (``<variant>+sft``), both evaluated
+   on every suite.
 
 Layout of ``output_dir``::
 
     model_init/              the randomly initialised model every run starts from
     heldout/                 in-distribution held-out videos, VTG-IT file and ground truth
     heldout_<suite>/         each shifted suite (``test.fps``, ``test.durations``), e.g. heldout_4fps_8-24s
-    runs/<name>/             training runs (loadable by vidllm.models and eval/mr.py)
+    runs/<name>/             training runs (loadable by vidllm.models and eval/mr.py; <variant>+grpo, +sft: RL stage)
     eval/<name>/             samples.jsonl, results.json, plots/timelines.png ... (in distribution)
     eval_suites/<suite>/<name>/   the same on each shifted suite
     summary.md, summary.json, suites.png (R1@0.5 per model and suite)
@@ -46,6 +49,10 @@ logger = logging.getLogger(__name__)
 
 HELDOUT_SEED_OFFSET = 1_000_003
 """The held-out set's seed is ``seed + HELDOUT_SEED_OFFSET`` (a stream of its own, apart from the training stream)."""
+
+RL_SEED_OFFSET = 2_000_029
+"""The RL stage's fresh training stream has seed ``seed + RL_SEED_OFFSET`` (neither the SFT stream nor a held-out
+set)."""
 
 METRICS = ("R1@0.3", "R1@0.5", "R1@0.7", "mIoU")
 
@@ -212,17 +219,80 @@ def train_config(cfg: QuickstartConfig, variant: str, frames: str, init: Path, r
 
 def train_model(cfg: QuickstartConfig, variant: str, frames: str, init: Path, run_dir: Path) -> float:
     """Train one model unless ``run_dir`` already holds its final save; returns the minutes it took (or took)."""
+    return train_once(train_config(cfg, variant, frames, init, run_dir), {"variant": variant, "frames": frames})
+
+
+def train_once(train_cfg, meta: dict[str, Any]) -> float:
+    """Run the training recipe on ``train_cfg`` unless its run folder already holds the final save (marked by
+    ``quickstart_train.json``); returns the minutes it took (or took)."""
     from vidllm.train.recipe import run
 
+    run_dir = Path(train_cfg.checkpoint.output_dir)
     done = run_dir / "quickstart_train.json"
     if done.is_file():
+        kept = json.loads(done.read_text())
         logger.info("%s: already trained, kept", run_dir)
-        return float(json.loads(done.read_text())["minutes"])
+        if "settings" in meta and kept.get("settings") != meta["settings"]:
+            logger.warning("%s was trained with other settings (%s) than asked (%s); delete the folder to retrain",
+                           run_dir, kept.get("settings"), meta["settings"])  # fmt: skip
+        return float(kept["minutes"])
     start = time.perf_counter()
-    run(train_config(cfg, variant, frames, init, run_dir))
+    run(train_cfg)
     minutes = (time.perf_counter() - start) / 60
-    done.write_text(json.dumps({"minutes": minutes, "variant": variant, "frames": frames}))
+    done.write_text(json.dumps({"minutes": minutes, **meta}))
     return minutes
+
+
+def continuation_config(cfg: QuickstartConfig, variant: str, start: Path, run_dir: Path, method: str):
+    """The RL stage's training config: the model in ``start`` (the main SFT run) continued on a fresh synthetic stream
+    (seed ``seed + RL_SEED_OFFSET``) with GRPO (``method="grpo"``) or with more SFT (``"sft"``, the baseline), at a
+    constant ``rl.lr`` (``rl.sft_lr``)."""
+    import dataclasses
+
+    from vidllm.train.config import CheckpointConfig, LoggingConfig
+
+    rl = cfg.rl
+    base = train_config(cfg, variant, "real", start, run_dir)
+    steps = rl.steps if method == "grpo" else rl.sft_steps or rl.steps
+    lr = rl.lr if method == "grpo" else rl.sft_lr or rl.lr
+    data = dataclasses.replace(
+        base.data, synthetic=dataclasses.replace(base.data.synthetic, seed=rl_stream_seed(cfg))
+    )  # fmt: skip
+    optim = dataclasses.replace(base.optim, lr=lr, time_lr=None, scheduler="constant", warmup_ratio=0.0,
+                                max_steps=steps, batch_size=rl.batch_size)  # fmt: skip
+    return dataclasses.replace(
+        base,
+        method=method,
+        rl=rl.settings(),
+        data=data,
+        optim=optim,
+        checkpoint=CheckpointConfig(output_dir=str(run_dir), save_steps=max(steps // 2, 1), save_total_limit=1),
+        logging=LoggingConfig(steps=max(steps // 20, 1), report_to=[]),
+    )
+
+
+def rl_stream_seed(cfg: QuickstartConfig) -> int:
+    """The seed of the RL stage's fresh stream: ``rl.stream_seed``, else ``seed + RL_SEED_OFFSET``."""
+    return cfg.rl.stream_seed if cfg.rl.stream_seed is not None else cfg.seed + RL_SEED_OFFSET
+
+
+def continuations(cfg: QuickstartConfig, start: Path, runs: Path) -> list[tuple[str, str, Any]]:
+    """The RL stage's runs after the main model: ``(name, description, train config)``, GRPO first, then (with
+    ``rl.more_sft``) the more-SFT baseline; ``[]`` when ``rl.enabled`` is false. Building them checks the settings
+    (the GRPO path's refusals included), so a bad one fails before any training."""
+    rl = cfg.rl
+    if not rl.enabled:
+        return []
+    name = cfg.variant
+    grpo = continuation_config(cfg, name, start, runs / f"{name}+grpo", "grpo")
+    text = (f"{name} + {rl.steps} GRPO steps (G={rl.num_generations}, {rl.batch_size} completions, lr {rl.lr:g}, "
+            f"T={rl.temperature:g})")  # fmt: skip
+    out = [(f"{name}+grpo", text, grpo)]
+    if rl.more_sft:
+        sft = continuation_config(cfg, name, start, runs / f"{name}+sft", "sft")
+        out.append((f"{name}+sft", f"{name} + {sft.optim.max_steps} more SFT steps x {rl.batch_size} samples, lr "
+                    f"{sft.optim.lr:g} (baseline)", sft))  # fmt: skip
+    return out
 
 
 # ------------------------------------------------------------------------------------------------------- 4. eval
@@ -309,26 +379,40 @@ def run_one(cfg: QuickstartConfig) -> Summary:
     out.mkdir(parents=True, exist_ok=True)
     cfg = dataclasses.replace(cfg, seed=cfg.seed_list()[0], seeds=[])
     save_config(cfg, out / "quickstart.yaml")
+    init = out / "model_init"
+    planned = continuations(cfg, init, out / "runs")  # the RL stage's settings are checked before any work
     suites = cfg.suites()
     benches = {s.name: write_heldout(cfg, heldout_dir(out, cfg, s), s) for s in suites}
     bench = benches[suites[0].name]
-    init = initial_model(cfg, out / "model_init")
+    init = initial_model(cfg, init)
+
+    def scored(name: str, description: str, minutes: float, run_dir: Path) -> Row:
+        metrics, unparsed, files = evaluate_model(cfg, init, run_dir, bench, out / "eval" / name)
+        row = Row(name, description, metrics, minutes, unparsed, files, suites={suites[0].name: metrics})
+        for s in suites[1:]:
+            shifted = out / "eval_suites" / s.name / name
+            row.suites[s.name] = evaluate_model(cfg, init, run_dir, benches[s.name], shifted, s.fps)[0]
+        logger.info("%s: %s", name, ", ".join(f"{k} {v:.1f}" for k, v in metrics.items()))
+        return row
+
     rows = []
     for name, variant, frames in cfg.runs():
         logger.info("training %s (%s, %s frames, %d steps x %d samples)", name, variant, frames, cfg.steps,
                     cfg.batch_size)  # fmt: skip
         run_dir = out / "runs" / name
         minutes = train_model(cfg, variant, frames, init, run_dir)
-        metrics, unparsed, files = evaluate_model(cfg, init, run_dir, bench, out / "eval" / name)
         description = VARIANTS[variant].description
         if frames != "real":
             description = f"blind: same model, frames {frames} in time"
-        row = Row(name, description, metrics, minutes, unparsed, files, suites={suites[0].name: metrics})
-        for s in suites[1:]:
-            shifted = out / "eval_suites" / s.name / name
-            row.suites[s.name] = evaluate_model(cfg, init, run_dir, benches[s.name], shifted, s.fps)[0]
-        rows.append(row)
-        logger.info("%s: %s", name, ", ".join(f"{k} {v:.1f}" for k, v in metrics.items()))
+        rows.append(scored(name, description, minutes, run_dir))
+        if name != cfg.variant:
+            continue
+        for rl_name, rl_description, train_cfg in planned:  # the RL stage: the main model continued
+            train_cfg = dataclasses.replace(train_cfg, model=dataclasses.replace(train_cfg.model, path=str(run_dir)))
+            logger.info("RL stage: training %s (%s)", rl_name, rl_description)
+            meta = {"variant": variant, "method": train_cfg.method, "start": str(run_dir), "settings": to_dict(cfg.rl)}
+            rl_minutes = train_once(train_cfg, meta)
+            rows.append(scored(rl_name, rl_description, rl_minutes, Path(train_cfg.checkpoint.output_dir)))
     if cfg.baselines:
         span, metrics = constant_baseline(cfg, bench["tvg"])
         row = Row("constant", f"always answer {span[0]:g} - {span[1]:g} s (best on training questions)", metrics,
@@ -449,6 +533,14 @@ def write_summary(cfg: QuickstartConfig, summary: Summary) -> None:
         "",
         f"Predicted vs. true intervals of {main.name}: {timeline_plot(out, main.name)}",
     ]
+    if cfg.rl.enabled:
+        lines[6:6] = [
+            f"RL stage: `+grpo` and `+sft` continue the SFT model on fresh samples (stream seed "
+            f"{rl_stream_seed(cfg)}), GRPO rewarded by {cfg.rl.rewards} (loss {cfg.rl.loss_type}, beta "
+            f"{cfg.rl.beta:g}) and more SFT with as many steps x {cfg.rl.batch_size} sequences unless rl.sft_steps "
+            "says otherwise; their train min is the extra stage alone.",
+            "",
+        ]
     if suites_plot(summary) is not None:
         lines.append(f"R1@0.5 per model and suite: {out / 'suites.png'}")
     (out / "summary.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
