@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# bash scripts/quickstart.sh [key=value ...]        e.g. output_dir=qs  steps=1500  ablation=[all]
+# bash scripts/quickstart.sh [key=value ...]        e.g. output_dir=qs  steps=1500  ablation=[all]  rl=true
 #
 # The main job, offline on a CPU: sets up .venv (scripts/setup.sh), then `vidllm quickstart` generates a synthetic
 # video grounding benchmark, trains a tiny time-aware Qwen2-VL from scratch on fresh synthetic samples, trains the
-# same model blind (frames shuffled in time), evaluates both on held-out videos with the eval runner and prints them
+# same model blind (frames shuffled in time), evaluates both on held-out videos (in distribution and at shifted rates
+# and lengths) with the eval runner and prints them
 # beside the best constant answer. Everything goes to quickstart_out/ (summary.md, eval/*/plots/timeline.png).
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -149,7 +149,7 @@ def test_suites_from_overrides():
 def test_a_short_suite_shortens_its_events():
     from vidllm.quickstart.run import suite_scenes
 
-    cfg = load_quickstart_config(None, ["test.durations=[4]"])
+    cfg = load_quickstart_config(None, ["test.fps=[]", "test.durations=[4]"])
     short = suite_scenes(cfg, cfg.suites()[1])
     assert short.duration == [4.0, 4.0] and short.event_length == [2.0, 4.0] and short.fps == []
 
