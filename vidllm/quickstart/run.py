@@ -380,7 +380,8 @@ def run_one(cfg: QuickstartConfig) -> Summary:
     cfg = dataclasses.replace(cfg, seed=cfg.seed_list()[0], seeds=[])
     save_config(cfg, out / "quickstart.yaml")
     init = out / "model_init"
-    planned = continuations(cfg, init, out / "runs")  # the RL stage's settings are checked before any work
+    # the RL stage continues the main model's run folder; its settings are checked here, before any work
+    planned = continuations(cfg, out / "runs" / cfg.variant, out / "runs")
     suites = cfg.suites()
     benches = {s.name: write_heldout(cfg, heldout_dir(out, cfg, s), s) for s in suites}
     bench = benches[suites[0].name]
@@ -408,7 +409,6 @@ def run_one(cfg: QuickstartConfig) -> Summary:
         if name != cfg.variant:
             continue
         for rl_name, rl_description, train_cfg in planned:  # the RL stage: the main model continued
-            train_cfg = dataclasses.replace(train_cfg, model=dataclasses.replace(train_cfg.model, path=str(run_dir)))
             logger.info("RL stage: training %s (%s)", rl_name, rl_description)
             meta = {"variant": variant, "method": train_cfg.method, "start": str(run_dir), "settings": to_dict(cfg.rl)}
             rl_minutes = train_once(train_cfg, meta)
