@@ -69,7 +69,7 @@ def test_blind_frames_hide_time_only():
 def test_config_checks():
     cfg = QuickstartConfig(ablation=["all"])
     names = [name for name, _, _ in cfg.runs()]
-    assert names[:2] == ["time_embedding", "blind_time_embedding"]
+    assert names[:2] == ["slots", "blind_slots"]
     assert "numpro" in names and len(names) == len(set(names))
     with pytest.raises(ValueError, match="valid: plain, frame_text"):
         QuickstartConfig(variant="nope")
@@ -186,7 +186,7 @@ def test_rl_stage_settings_load_and_bad_ones_fail_in_one_line(tmp_path):
     assert load_quickstart_config(None, ["rl=true"]).rl.enabled
     assert not load_quickstart_config(None, []).rl.enabled
     (grpo_name, _, grpo), (sft_name, _, sft) = continuations(cfg, tmp_path / "init", tmp_path / "runs")
-    assert (grpo_name, sft_name) == ("time_embedding+grpo", "time_embedding+sft")
+    assert (grpo_name, sft_name) == ("slots+grpo", "slots+sft")
     assert grpo.method == "grpo" and grpo.rl.loss_type == "grpo" and grpo.rl.beta == 0.0 and grpo.optim.max_steps == 30
     assert sft.method == "sft" and sft.optim.max_steps == 60 and sft.optim.lr == grpo.optim.lr == 1e-4
     assert grpo.data.synthetic.seed == sft.data.synthetic.seed == cfg.seed + RL_SEED_OFFSET

@@ -294,3 +294,23 @@ def test_grpo_on_the_synthetic_stream_logs_heldout_scores(tmp_path):
     logs = [h for h in log_history(out) if "loss" in h]
     assert len(logs) == 2 and "heldout/miou" not in logs[0]
     assert 0.0 <= logs[1]["heldout/miou"] <= 1.0 and "heldout/r1_7" in logs[1]
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize(
+    "component",
+    [
+        ("model.time.frame_text=true",),
+        ("model.time.scheme=frames", "model.time.numpro=true"),
+        ("model.time.embedding_init=sinusoidal", "model.compression.enabled=true", "model.compression.num_slots=4"),
+    ],
+    ids=["frame_text", "numpro", "slots"],
+)
+def test_grpo_step_with_each_time_component(component, make_config):
+    """One LoRA GRPO step on the tiny Qwen2.5-VL with frame-time text, NumPro frame numbers (answers in frame numbers,
+    rewarded in seconds) and slot compression: the completions are parsed in the run's scheme and rewarded."""
+    cfg = make_config(*GRPO, *TEXT_TIMES, *component, "optim.max_steps=1", "rl.skip_zero_variance=false")
+    out = recipe.run(cfg)
+    logs = [h for h in log_history(out) if "loss" in h]
+    assert len(logs) == 1 and "rewards/tiou/mean" in logs[0] and "rl/format_pass" in logs[0]
+    assert 0.0 <= logs[0]["rewards/tiou/mean"] <= 1.0
