@@ -32,6 +32,16 @@ def test_text_frames_bins_spans():
     assert b.format_span(0, 100, duration=100) == "<t0> - <t10>"
 
 
+def test_fixed_width_text_times_are_vtgllm_digits_in_plain_text():
+    fixed = get_scheme("text", integer_digits=4)
+    assert fixed.encode(12.5) == "0012.5" and fixed.format_span(6, 10.25) == "0006.0 - 0010.2 seconds"
+    assert get_scheme("text", integer_digits=2, decimals=0).encode(7) == "07"
+    assert fixed.encode(12345.6) == "12345.6"  # wider times are written whole, never cut
+    assert fixed.decode("0012.5") == 12.5 and parse_intervals("From 0006.0 to 0010.5 seconds.") == [(6.0, 10.5)]
+    with pytest.raises(ValueError, match="integer_digits must be >= 0"):
+        get_scheme("text", integer_digits=-1)
+
+
 @pytest.mark.parametrize(
     "name, kwargs, message",
     [
@@ -58,8 +68,8 @@ def test_negative_or_nan_seconds_are_refused():
 
 
 def _schemes():
-    return [get_scheme("text"), get_scheme("vtgllm"), get_scheme("frames", fps=0.5), get_scheme("frames", fps=2),
-            get_scheme("bins", num_bins=100)]  # fmt: skip
+    return [get_scheme("text"), get_scheme("text", integer_digits=4, decimals=0), get_scheme("vtgllm"),
+            get_scheme("frames", fps=0.5), get_scheme("frames", fps=2), get_scheme("bins", num_bins=100)]  # fmt: skip
 
 
 @pytest.mark.parametrize("scheme", _schemes(), ids=lambda s: s.name)

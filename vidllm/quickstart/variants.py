@@ -33,12 +33,18 @@ SINUSOIDAL = {"embedding_init": "sinusoidal", "embedding_scale": 0.05}
 visual tokens: pooling all of a video's tokens into slots keeps their order only through what was added to them,
 and a zero-initialised embedding gives the slots no order to start from."""
 
+WHOLE_SECONDS = {"decimals": 0}
+"""Frame times and answers in whole seconds (``<6 seconds>``, ``6 - 10 seconds``): the synthetic events start and end
+on whole seconds, so an answer copies the digits of a frame's time. With one decimal (``<6.3 seconds>`` before the
+frame, ``6.0 - 10.0 seconds`` in the answer) no answer digit is in the prompt and the from-scratch model stayed at the
+answer prior for 1000 steps (docs/quickstart.md, "Why frame_text stayed at the answer prior")."""
+
 VARIANTS: dict[str, Variant] = {
     v.name: v
     for v in (
         Variant("plain", "text times; frame order only through M-RoPE positions", TimeConfig(scheme="text")),
-        Variant("frame_text", "text times; each frame's time written before it",
-                TimeConfig(scheme="text", frame_text=True)),
+        Variant("frame_text", "text times in whole seconds; each frame's time written before it",
+                TimeConfig(scheme="text", scheme_kwargs=WHOLE_SECONDS, frame_text=True)),
         Variant("time_tokens", "VTG-LLM time tokens in answers and before frames",
                 TimeConfig(scheme="vtgllm", time_tokens=True, frame_text=True)),
         Variant("time_embedding", "text times; learned time embedding added to visual tokens",

@@ -63,14 +63,23 @@ def _check_seconds(seconds: float) -> float:
 
 @dataclass(frozen=True)
 class TextScheme:
-    """Plain decimal seconds, e.g. ``12.5``; ``decimals`` digits after the point (trailing zeros kept)."""
+    """Plain decimal seconds, e.g. ``12.5``; ``decimals`` digits after the point (trailing zeros kept) and, with
+    ``integer_digits``, at least that many before it, zero-padded (``integer_digits=4``: ``0012.5``, VTG-LLM's fixed
+    width written in ordinary digits; a time with more integer digits is written whole)."""
 
     decimals: int = 1
+    integer_digits: int = 0
     name: ClassVar[str] = "text"
     new_tokens: ClassVar[tuple[str, ...]] = ()
 
+    def __post_init__(self):
+        if self.decimals < 0 or self.integer_digits < 0:
+            raise ValueError(f"text scheme: decimals and integer_digits must be >= 0, got {self.decimals}, "
+                             f"{self.integer_digits}")  # fmt: skip
+
     def encode(self, seconds: float, *, duration: float | None = None) -> str:
-        return f"{_check_seconds(seconds):.{self.decimals}f}"
+        width = self.integer_digits + (self.decimals + 1 if self.decimals else 0) if self.integer_digits else 0
+        return f"{_check_seconds(seconds):0{width}.{self.decimals}f}"
 
     def decode(self, text: str, *, duration: float | None = None) -> float | None:
         m = _DECIMAL.fullmatch(text)
