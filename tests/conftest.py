@@ -39,7 +39,7 @@ def shared_data() -> Path:
 # folders are listed here by node id prefix; tests in tests/models and tests/video/test_model_card.py carry
 # ``@pytest.mark.integration`` (or a sampled parametrisation) where they are defined.
 INTEGRATION = (
-    "tests/quickstart/test_quickstart_run.py",  # the quickstart's default training (~14 min)
+    "tests/quickstart/test_quickstart_run.py",  # the quickstart's default training (~9 min)
     "tests/train/test_distributed.py",  # 2-process DeepSpeed ZeRO-2/3 runs
     "tests/train/test_recipe.py::test_killed_run_resumes_to_the_same_loss_curve",  # training killed and resumed
     "tests/eval_runner/test_sharded.py",  # 2-process sharded evaluation
