@@ -199,3 +199,16 @@ def test_rl_stage_settings_load_and_bad_ones_fail_in_one_line(tmp_path):
         with pytest.raises(Exception, match=said) as info:
             load_quickstart_config(None, ["rl.enabled=true", bad])
         assert "\n" not in str(info.value)
+
+
+def test_frame_text_variant_writes_frame_times_and_answers_in_whole_seconds():
+    """The fix of frame_text staying at the prior (docs/quickstart.md): the frame times and the answers share whole
+    seconds, so an answer copies a frame time's digits."""
+    from vidllm.models.config import FRAME_TEXT_TEMPLATES
+    from vidllm.quickstart.variants import get_variant
+    from vidllm.time import get_scheme
+
+    time = get_variant("frame_text").time
+    scheme = get_scheme(time.scheme, **time.scheme_kwargs)
+    assert time.frame_text and FRAME_TEXT_TEMPLATES[time.scheme].format(time=scheme.encode(6.3)) == "<6 seconds>"
+    assert scheme.format_span(6.0, 10.0) == "6 - 10 seconds"

@@ -2,7 +2,7 @@
 
 The defaults are the main job of the README: the time lab's variable time (each training sample at 1-2 fps, 8-24 s),
 the slots model (sinusoidal time embedding, 8 slots per video: the variant that generalised best across rate and
-length), its blind baseline and the constant span, scored in distribution and on four shifted suites; ~15 minutes on
+length), its blind baseline and the constant span, scored in distribution and on four shifted suites; ~12 minutes on
 2 CPU cores. ``ablation=[...]`` adds variants to the table (each costs one more training run).
 """
 

@@ -36,8 +36,9 @@ and a zero-initialised embedding gives the slots no order to start from."""
 WHOLE_SECONDS = {"decimals": 0}
 """Frame times and answers in whole seconds (``<6 seconds>``, ``6 - 10 seconds``): the synthetic events start and end
 on whole seconds, so an answer copies the digits of a frame's time. With one decimal (``<6.3 seconds>`` before the
-frame, ``6.0 - 10.0 seconds`` in the answer) no answer digit is in the prompt and the from-scratch model stayed at the
-answer prior for 1000 steps (docs/quickstart.md, "Why frame_text stayed at the answer prior")."""
+frame, ``6.0 - 10.0 seconds`` in the answer) the answer's tenths are never a frame time's, and the from-scratch model
+stayed at the answer prior for the 1000 steps of the default budget; it left it at about step 700 of a 2000-step run
+(docs/quickstart.md, "Why frame_text stayed at the answer prior")."""
 
 VARIANTS: dict[str, Variant] = {
     v.name: v

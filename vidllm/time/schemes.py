@@ -78,8 +78,9 @@ class TextScheme:
                              f"{self.integer_digits}")  # fmt: skip
 
     def encode(self, seconds: float, *, duration: float | None = None) -> str:
-        width = self.integer_digits + (self.decimals + 1 if self.decimals else 0) if self.integer_digits else 0
-        return f"{_check_seconds(seconds):0{width}.{self.decimals}f}"
+        text = f"{_check_seconds(seconds):.{self.decimals}f}"
+        whole, point, fraction = text.partition(".")
+        return whole.zfill(self.integer_digits) + point + fraction
 
     def decode(self, text: str, *, duration: float | None = None) -> float | None:
         m = _DECIMAL.fullmatch(text)
